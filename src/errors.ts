@@ -1,0 +1,35 @@
+/** An error the user can act on: what went wrong, and what to do about it. */
+export class ActionError extends Error {
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ActionError';
+    this.hint = options.hint;
+  }
+}
+
+/** A bad input: names the input, shows the value (unless secret) and what is accepted. */
+export class InputError extends ActionError {
+  readonly input: string;
+
+  constructor(input: string, message: string, hint?: string) {
+    super(`Input '${input}': ${message}`, hint === undefined ? {} : { hint });
+    this.name = 'InputError';
+    this.input = input;
+  }
+}
+
+/** One line for `core.setFailed`, with the hint and the chain of causes that explain it. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const parts = [error.message];
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    if (!parts.some((p) => p.includes(cause instanceof Error ? cause.message : '')))
+      parts.push(cause.message);
+    cause = cause.cause;
+  }
+  const text = parts.join(': ');
+  return error instanceof ActionError && error.hint ? `${text}. ${error.hint}` : text;
+}
