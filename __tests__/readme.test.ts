@@ -11,8 +11,8 @@ describe('README and action.yml agree', () => {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const spec = readActionSpec();
 
-  it('the input and output tables are generated from action.yml (run `npm run docs`)', () => {
-    assert.equal(readme, renderReadme(readme, spec));
+  it('the input and output tables are generated from action.yml (run `npm run docs`)', async () => {
+    assert.equal(readme, await renderReadme(readme, spec));
   });
 
   it('every input the code reads is declared, and every declared input is read', () => {

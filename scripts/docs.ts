@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 import { parse } from 'yaml';
 
 interface ActionSpec {
@@ -30,13 +31,16 @@ export function outputsTable(spec: ActionSpec): string {
   return ['| output | description |', '| --- | --- |', ...rows].join('\n');
 }
 
-export function renderReadme(readme: string, spec: ActionSpec): string {
+/** The README with fresh tables, formatted as `npm run lint` wants it. */
+export async function renderReadme(readme: string, spec: ActionSpec): Promise<string> {
   const replace = (text: string, tag: string, body: string): string =>
     text.replace(new RegExp(`(<!-- ${tag}:start -->)[\\s\\S]*?(<!-- ${tag}:end -->)`), `$1\n${body}\n$2`);
-  return replace(replace(readme, 'inputs', inputsTable(spec)), 'outputs', outputsTable(spec));
+  const text = replace(replace(readme, 'inputs', inputsTable(spec)), 'outputs', outputsTable(spec));
+  const options = await prettier.resolveConfig(path.join(root, 'README.md'));
+  return prettier.format(text, { ...options, parser: 'markdown' });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = path.join(root, 'README.md');
-  fs.writeFileSync(file, renderReadme(fs.readFileSync(file, 'utf8'), readActionSpec()));
+  fs.writeFileSync(file, await renderReadme(fs.readFileSync(file, 'utf8'), readActionSpec()));
 }
