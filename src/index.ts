@@ -1,4 +1,13 @@
 // The runner's entry point: everything else lives in main.ts so tests can import it without running it.
+import './shims.js';
+import * as core from '@actions/core';
 import { run } from './main.js';
 
-void run();
+// run() reports every failure it awaits; what rejects later is background work (a client's lazy
+// connection, a download still in flight) that no longer matters once the step has its answer.
+process.on('unhandledRejection', (reason) =>
+  core.debug(`Ignored after the step finished: ${String(reason)}`),
+);
+
+// Exit as soon as the step has its answer, rather than waiting for such background work.
+void run().finally(() => process.exit());
