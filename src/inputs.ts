@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { credentialSecrets, type CredentialSecret } from './cloudCredentials.js';
 import { InputError } from './errors.js';
 
 /** Reads one input as the runner passes it (INPUT_<NAME>); injectable so tests need no environment. */
@@ -41,7 +42,7 @@ export interface ToolVersions {
   gcloud: string;
   mirror: string | undefined;
   /** Google publishes no checksum file beside the gcloud archive: users pin one. */
-  gcloudSha256: string | undefined;
+  gcloudSha256?: string | undefined;
 }
 
 export interface CloudCredentials {
@@ -66,6 +67,8 @@ export interface Config {
   release: ReleaseConfig;
   auth: AuthConfig;
   credentials: CloudCredentials;
+  /** The Secrets the given credentials become, already validated. */
+  credentialSecrets: CredentialSecret[];
   timeoutMs: number;
   healthCheck: boolean;
   drillCleanup: boolean;
@@ -94,7 +97,7 @@ const GCE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ZONE = /^([a-z]+-[a-z]+[0-9]+)-([a-z])$/;
 const REGION = /^[a-z]+-[a-z]+[0-9]+$/;
 const PROJECT = /^([a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
-const TOOL_VERSION = /^(latest|v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?)$/;
+const TOOL_VERSION = /^(latest|v?\d+(\.\d+)?|v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?)$/;
 
 const ZONAL_DISK_TYPES = [
   'pd-balanced',
@@ -280,6 +283,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     );
   }
 
+  const credentials = parseCloudCredentials(read);
   return {
     mode,
     project,
@@ -303,7 +307,8 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
       serviceType,
     },
     auth: { username, password, authSecret },
-    credentials: parseCloudCredentials(read),
+    credentials,
+    credentialSecrets: credentialSecrets(credentials, project),
     timeoutMs: parseDuration('timeout', get('timeout') || DEFAULTS.timeout),
     healthCheck: parseBoolean('health-check', get('health-check') || 'true'),
     drillCleanup: parseBoolean('drill-cleanup', get('drill-cleanup') || 'false'),
@@ -495,7 +500,7 @@ function toolVersion(input: string, raw: string, allowNone = false): string {
     throw new InputError(
       input,
       `'${raw}' is not a version`,
-      `Use latest, a major.minor such as 1.35, or an exact version${allowNone ? ', or none' : ''}`,
+      `Use latest, a major such as 4, a major.minor such as 1.35, or an exact version${allowNone ? ', or none' : ''}`,
     );
   }
   return raw.replace(/^v/, '');
