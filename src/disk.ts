@@ -1,0 +1,439 @@
+import { randomUUID } from 'node:crypto';
+import * as core from '@actions/core';
+import type { protos } from '@google-cloud/compute';
+import {
+  callOptions,
+  httpStatus,
+  isTransientComputeError,
+  waitForOperation,
+  computeFailure,
+  type ComputeClients,
+  type Operation,
+  type OperationScope,
+} from './compute.js';
+import { Deadline, sleep } from './deadline.js';
+import { ActionError } from './errors.js';
+import type { Config } from './inputs.js';
+import { withRetry } from './retry.js';
+
+type Disk = protos.google.cloud.compute.v1.IDisk;
+
+/** The disk the runbook's first step creates: `gcloud compute disks create $DISK --zone=$ZONE --size 10G`. */
+export interface DiskTarget {
+  project: string;
+  name: string;
+  zone: string;
+  region: string;
+  /** Two zones for a regional disk; empty for a zonal one. */
+  replicaZones: string[];
+  /** GCE "GB", which are GiB. */
+  sizeGb: number;
+  /** A disk type name such as pd-balanced. */
+  type: string;
+  /** A snapshot name or projects/P/global/snapshots/S, to restore from. */
+  sourceSnapshot?: string;
+  labels: Record<string, string>;
+  description: string;
+}
+
+/** The disk that is there, reduced to what the plan looks at. */
+export interface ObservedDisk {
+  resourcePath: string;
+  name: string;
+  selfLink: string;
+  sizeGb: number;
+  /** The type's short name (pd-balanced), read from its URL. */
+  type: string;
+  status: string;
+  /** Instance URLs the disk is attached to. */
+  users: string[];
+  labels: Record<string, string>;
+  /** The zone of a zonal disk, or the replica zones of a regional one (names, not URLs). */
+  zones: string[];
+  regional: boolean;
+  sourceSnapshot: string | undefined;
+}
+
+/** The body of disks.insert / regionDisks.insert. */
+export interface DiskInsert {
+  resourcePath: string;
+  regional: boolean;
+  disk: {
+    name: string;
+    sizeGb: string;
+    type: string;
+    labels: Record<string, string>;
+    description: string;
+    replicaZones?: string[];
+    sourceSnapshot?: string;
+  };
+}
+
+export type DiskPlan =
+  | { action: 'use'; disk: ObservedDisk; warnings: string[]; notes: string[] }
+  | { action: 'create'; request: DiskInsert; warnings: string[] }
+  | { action: 'refuse'; reason: string; hint: string };
+
+/** What later steps (the PersistentVolume, outputs) need to know about the disk. */
+export interface DiskFacts {
+  /** projects/P/zones/Z/disks/D or projects/P/regions/R/disks/D: the PV's csi.volumeHandle. */
+  resourcePath: string;
+  name: string;
+  /** The real size, in GiB: the PV's capacity follows the disk, not the input. */
+  sizeGb: number;
+  zones: string[];
+  regional: boolean;
+  created: boolean;
+  type: string;
+}
+
+export interface DiskPlanOptions {
+  /** Nodes of the target cluster: a disk attached to one of them is in use by us, not by a lost cluster. */
+  clusterNodeNames?: string[];
+}
+
+export const MANAGED_BY_LABEL = { key: 'managed-by', value: 'skyha-action' } as const;
+export const RELEASE_LABEL = 'skyha-release';
+
+/** The disk the inputs ask for, labelled so a later run (and a person) can tell who made it. */
+export function diskTarget(config: Config): DiskTarget {
+  return {
+    project: config.project,
+    name: config.disk.name,
+    zone: config.zone,
+    region: config.region,
+    replicaZones: config.replicaZones,
+    sizeGb: config.disk.sizeGb,
+    type: config.disk.type,
+    ...(config.disk.sourceSnapshot === undefined ? {} : { sourceSnapshot: config.disk.sourceSnapshot }),
+    labels: {
+      [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
+      [RELEASE_LABEL]: labelValue(config.release.name),
+    },
+    description: `SkyPilot API server state for release ${config.release.namespace}/${config.release.name} (skyha-action)`,
+  };
+}
+
+/** GCE label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
+export function labelValue(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-')
+    .slice(0, 63);
+}
+
+export function diskResourcePath(
+  target: Pick<DiskTarget, 'project' | 'name' | 'zone' | 'region' | 'replicaZones'>,
+): string {
+  return target.replicaZones.length
+    ? `projects/${target.project}/regions/${target.region}/disks/${target.name}`
+    : `projects/${target.project}/zones/${target.zone}/disks/${target.name}`;
+}
+
+/** Reads the disk with exactly one GET (retried only on transient failures); undefined when it is absent. */
+export async function observeDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<ObservedDisk | undefined> {
+  const resourcePath = diskResourcePath(target);
+  const disk = await getDisk(clients, target, deadline);
+  return disk && observedFrom(disk, resourcePath);
+}
+
+async function getDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<Disk | undefined> {
+  const regional = target.replicaZones.length > 0;
+  try {
+    return await withRetry(
+      async () => {
+        const options = callOptions(deadline);
+        const [disk] = regional
+          ? await clients.regionDisks.get(
+              { project: target.project, region: target.region, disk: target.name },
+              options,
+            )
+          : await clients.disks.get(
+              { project: target.project, zone: target.zone, disk: target.name },
+              options,
+            );
+        return disk;
+      },
+      { what: `Compute API: reading disk ${target.name}`, isTransient: isTransientComputeError, deadline },
+    );
+  } catch (error) {
+    if (httpStatus(error) === 404) return undefined;
+    throw computeFailure(error, `reading disk ${diskResourcePath(target)}`);
+  }
+}
+
+function observedFrom(disk: Disk, resourcePath: string): ObservedDisk {
+  const regional = Boolean(disk.region);
+  const zones = regional
+    ? (disk.replicaZones ?? []).map(lastSegment)
+    : disk.zone
+      ? [lastSegment(disk.zone)]
+      : [];
+  return {
+    resourcePath,
+    name: disk.name ?? lastSegment(resourcePath),
+    selfLink: disk.selfLink ?? '',
+    sizeGb: Number(disk.sizeGb ?? 0),
+    type: disk.type ? lastSegment(disk.type) : '',
+    status: disk.status ?? 'UNKNOWN',
+    users: [...(disk.users ?? [])],
+    labels: { ...(disk.labels ?? {}) },
+    zones,
+    regional,
+    sourceSnapshot: disk.sourceSnapshot || undefined,
+  };
+}
+
+function lastSegment(url: string): string {
+  return url.replace(/\/+$/, '').split('/').pop() ?? url;
+}
+
+/** The instance name in a users[] URL such as .../zones/Z/instances/gke-node-1. */
+export function instanceName(userUrl: string): string {
+  return /\/instances\/([^/?]+)/.exec(userUrl)?.[1] ?? lastSegment(userUrl);
+}
+
+/** Pure: what must happen to the disk, given the one the inputs ask for and the one that is there. */
+export function planDisk(
+  target: DiskTarget,
+  observed: ObservedDisk | undefined,
+  options: DiskPlanOptions = {},
+): DiskPlan {
+  const resourcePath = diskResourcePath(target);
+  const where = target.replicaZones.length ? `--region ${target.region}` : `--zone ${target.zone}`;
+  if (!observed) {
+    const regional = target.replicaZones.length > 0;
+    const scope = regional ? `regions/${target.region}` : `zones/${target.zone}`;
+    return {
+      action: 'create',
+      warnings: [],
+      request: {
+        resourcePath,
+        regional,
+        disk: {
+          name: target.name,
+          // int64 travels as a string in the REST API.
+          sizeGb: String(target.sizeGb),
+          type: `projects/${target.project}/${scope}/diskTypes/${target.type}`,
+          labels: { ...target.labels },
+          description: target.description,
+          ...(regional
+            ? { replicaZones: target.replicaZones.map((z) => `projects/${target.project}/zones/${z}`) }
+            : {}),
+          ...(target.sourceSnapshot
+            ? { sourceSnapshot: snapshotPath(target.sourceSnapshot, target.project) }
+            : {}),
+        },
+      },
+    };
+  }
+
+  if (['FAILED', 'DELETING', 'UNAVAILABLE'].includes(observed.status)) {
+    return {
+      action: 'refuse',
+      reason: `Disk ${resourcePath} is ${observed.status}`,
+      hint: `Inspect it with: gcloud compute disks describe ${target.name} ${where} --project ${target.project}. The action never deletes or replaces a disk: restore it or choose another disk-name`,
+    };
+  }
+  if (observed.sizeGb < target.sizeGb) {
+    return {
+      action: 'refuse',
+      reason: `Disk ${resourcePath} is ${observed.sizeGb} GB, smaller than disk-size ${target.sizeGb} GB`,
+      hint: `The action never resizes a disk (it cannot be undone). Set disk-size to ${observed.sizeGb}G to use it as it is, or grow it yourself: gcloud compute disks resize ${target.name} ${where} --size ${target.sizeGb}GB --project ${target.project}`,
+    };
+  }
+  const clusterNodes = new Set(options.clusterNodeNames ?? []);
+  const elsewhere = observed.users.filter((u) => !clusterNodes.has(instanceName(u)));
+  if (elsewhere.length) {
+    const names = elsewhere.map(instanceName).join(', ');
+    return {
+      action: 'refuse',
+      reason: `Disk ${resourcePath} is attached to ${names}, which ${elsewhere.length === 1 ? 'is not a node' : 'are not nodes'} of the target cluster`,
+      hint: `The old cluster's nodes still hold the disk, and a ReadWriteOnce disk cannot be attached twice. Delete the old cluster (or its API server pod), or detach it: gcloud compute instances detach-disk ${instanceName(elsewhere[0]!)} --disk ${target.name} --zone ${observed.zones[0] ?? target.zone} --project ${target.project}`,
+    };
+  }
+
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  if (observed.type && observed.type !== target.type) {
+    warnings.push(
+      `Disk ${target.name} is ${observed.type}, not disk-type ${target.type}; it is used as it is (a disk's type cannot change)`,
+    );
+  }
+  if (target.sourceSnapshot) {
+    warnings.push(
+      `disk-source-snapshot ${target.sourceSnapshot} is ignored: disk ${target.name} already exists and holds the state`,
+    );
+  }
+  if (observed.sizeGb > target.sizeGb) {
+    notes.push(
+      `Disk ${target.name} is ${observed.sizeGb} GB (disk-size asks ${target.sizeGb} GB): the volume uses the real ${observed.sizeGb} GB`,
+    );
+  }
+  return { action: 'use', disk: observed, warnings, notes };
+}
+
+/** A snapshot name becomes the partial URL the API expects; full URLs and paths pass through. */
+function snapshotPath(snapshot: string, project: string): string {
+  return snapshot.includes('/') ? snapshot : `projects/${project}/global/snapshots/${snapshot}`;
+}
+
+/** One line per plan, for the log and the plan-only mode. */
+export function describeDiskPlan(plan: DiskPlan): string {
+  switch (plan.action) {
+    case 'use':
+      return `use disk ${plan.disk.resourcePath} (${plan.disk.sizeGb} GB ${plan.disk.type}, ${plan.disk.status})`;
+    case 'create': {
+      const d = plan.request.disk;
+      const from = d.sourceSnapshot ? ` from snapshot ${d.sourceSnapshot}` : '';
+      return `create disk ${plan.request.resourcePath} (${d.sizeGb} GB ${lastSegment(d.type)}${from})`;
+    }
+    case 'refuse':
+      return `refuse: ${plan.reason}`;
+  }
+}
+
+export interface ApplyOptions extends DiskPlanOptions {
+  /** First pause between reads while the disk is not READY yet. */
+  pollIntervalMs?: number;
+}
+
+/** Carries out the plan: insert (safe to retry) and wait, or just wait for an existing disk to be READY. */
+export async function applyDiskPlan(
+  clients: ComputeClients,
+  target: DiskTarget,
+  plan: DiskPlan,
+  deadline: Deadline,
+  options: ApplyOptions = {},
+): Promise<DiskFacts> {
+  if (plan.action === 'refuse') throw new ActionError(plan.reason, { hint: plan.hint });
+  if (plan.action === 'use') {
+    const ready =
+      plan.disk.status === 'READY' ? plan.disk : await waitUntilReady(clients, target, deadline, options);
+    return factsOf(ready, false);
+  }
+
+  const { request } = plan;
+  const regional = request.regional;
+  // One requestId for every attempt: the API answers a repeated insert with the first operation, never a second disk.
+  const requestId = randomUUID();
+  const scope: OperationScope = regional ? { region: target.region } : { zone: target.zone };
+  let alreadyThere = false;
+  let attempts = 0;
+  let operation: Operation | undefined;
+  try {
+    operation = await withRetry(
+      async (attempt) => {
+        attempts = attempt;
+        const opts = callOptions(deadline);
+        const [lro] = regional
+          ? await clients.regionDisks.insert(
+              { project: target.project, region: target.region, requestId, diskResource: request.disk },
+              opts,
+            )
+          : await clients.disks.insert(
+              { project: target.project, zone: target.zone, requestId, diskResource: request.disk },
+              opts,
+            );
+        // lro.promise() does not exist at run time: the raw Operation is in latestResponse.
+        return (lro as unknown as { latestResponse: Operation }).latestResponse;
+      },
+      { what: `Compute API: creating disk ${target.name}`, isTransient: isTransientComputeError, deadline },
+    );
+  } catch (error) {
+    if (httpStatus(error) !== 409) throw computeFailure(error, `creating disk ${request.resourcePath}`);
+    // Created meanwhile (by an earlier attempt or another run): look again and use it if it passes the checks.
+    alreadyThere = true;
+  }
+
+  if (alreadyThere) {
+    core.info(`Disk ${request.resourcePath} already exists; checking it instead of creating it`);
+    const again = planDisk(target, await observeDisk(clients, target, deadline), options);
+    if (again.action !== 'use') {
+      throw again.action === 'refuse'
+        ? new ActionError(again.reason, { hint: again.hint })
+        : new ActionError(`Disk ${request.resourcePath} was reported as existing, then not found`, {
+            hint: 'Re-run the job',
+          });
+    }
+    const ready =
+      again.disk.status === 'READY' ? again.disk : await waitUntilReady(clients, target, deadline, options);
+    return factsOf(ready, attempts > 1);
+  }
+
+  await waitForOperation(
+    clients,
+    operation!,
+    scope,
+    deadline,
+    `creating disk ${request.resourcePath}`,
+    options.pollIntervalMs,
+  );
+  const ready = await waitUntilReady(clients, target, deadline, options);
+  return factsOf(ready, true);
+}
+
+/** A new disk reads CREATING for a while after its operation is DONE; the volume needs it READY. */
+async function waitUntilReady(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+  options: ApplyOptions,
+): Promise<ObservedDisk> {
+  const resourcePath = diskResourcePath(target);
+  let delay = options.pollIntervalMs ?? 250;
+  for (;;) {
+    deadline.check(`waiting for disk ${resourcePath} to be READY`);
+    const disk = await getDisk(clients, target, deadline);
+    if (!disk)
+      throw new ActionError(`Disk ${resourcePath} disappeared while the action waited for it`, {
+        hint: 'Re-run the job',
+      });
+    const observed = observedFrom(disk, resourcePath);
+    if (observed.status === 'READY') return observed;
+    if (['FAILED', 'DELETING'].includes(observed.status)) {
+      throw new ActionError(`Disk ${resourcePath} is ${observed.status}`, {
+        hint: `Inspect it with gcloud compute disks describe ${target.name}; the action never deletes a disk`,
+      });
+    }
+    await sleep(Math.min(delay, deadline.remainingMs()));
+    delay = Math.min(delay * 2, 5_000);
+  }
+}
+
+function factsOf(disk: ObservedDisk, created: boolean): DiskFacts {
+  return {
+    resourcePath: disk.resourcePath,
+    name: disk.name,
+    sizeGb: disk.sizeGb,
+    zones: disk.zones,
+    regional: disk.regional,
+    created,
+    type: disk.type,
+  };
+}
+
+/** The runbook's step 1: find the disk and use it, or create it when it is truly absent. Never harms it. */
+export async function ensureDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+  options: ApplyOptions = {},
+): Promise<DiskFacts> {
+  const observed = await observeDisk(clients, target, deadline);
+  const plan = planDisk(target, observed, options);
+  core.info(`Disk: ${describeDiskPlan(plan)}`);
+  if (plan.action !== 'refuse') {
+    for (const warning of plan.warnings) core.warning(warning);
+    if (plan.action === 'use') for (const note of plan.notes) core.info(note);
+  }
+  return applyDiskPlan(clients, target, plan, deadline, options);
+}
