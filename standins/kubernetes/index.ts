@@ -1,0 +1,121 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { Cluster } from './cluster.js';
+import { seedCluster } from './controllers.js';
+import { IngressSimulator } from './ingress.js';
+import { resolveOptions, type KubeStandInOptions } from './options.js';
+import { findByKind, type KubeObject } from './resources.js';
+import { ApiRouter, type RecordedRequest } from './server.js';
+
+export type { KubeStandInOptions } from './options.js';
+export type { RecordedRequest } from './server.js';
+
+export interface KubeStandIn {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  requests: RecordedRequest[];
+  /** POST/PUT/PATCH/DELETE, without access reviews (which only read). */
+  mutatingRequests(): RecordedRequest[];
+  clearRequests(): void;
+  /** Writes <dir>/kubeconfig (0600) pointing at this server; returns its path. */
+  writeKubeconfig(dir: string): string;
+  get(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Record<string, unknown> | undefined;
+  list(apiVersion: string, kind: string, namespace?: string): Record<string, unknown>[];
+  /** Test setup: create or replace directly (runs the controllers). */
+  put(object: Record<string, unknown>): Record<string, unknown>;
+  remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void;
+  /** Changes options mid-test (e.g. make health unhealthy, stop assigning addresses); re-runs controllers. */
+  configure(options: Partial<KubeStandInOptions>): Promise<void>;
+  /** host:port addresses where the simulated ingress answers now. */
+  ingressAddresses(): string[];
+  close(): Promise<void>;
+}
+
+const reviewPath =
+  /\/(selfsubjectaccessreviews|selfsubjectrulesreviews|subjectaccessreviews|selfsubjectreviews|tokenreviews)$/;
+
+function typeOrThrow(apiVersion: string, kind: string): ReturnType<typeof findByKind> & object {
+  const t = findByKind(apiVersion, kind);
+  if (!t) throw new Error(`the Kubernetes stand-in does not serve ${apiVersion} ${kind}`);
+  return t;
+}
+
+/** Starts an in-memory Kubernetes API server on 127.0.0.1 (ephemeral port) that real kubectl and helm accept. */
+export async function startKubeStandIn(options: KubeStandInOptions = {}): Promise<KubeStandIn> {
+  let settings: Required<KubeStandInOptions> = resolveOptions(options);
+  const cluster = new Cluster(settings);
+  const ingress = new IngressSimulator(cluster);
+  seedCluster(cluster);
+  const router = new ApiRouter(cluster, () => ingress.sync());
+  const server = http.createServer((req, res) => {
+    router.handle(req, res).catch((error: unknown) => {
+      console.error('kubernetes stand-in: request failed:', error);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    requests: router.requests,
+    mutatingRequests: () =>
+      router.requests.filter(
+        (r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !reviewPath.test(r.path),
+      ),
+    clearRequests: () => {
+      router.requests.length = 0;
+    },
+    writeKubeconfig(dir: string): string {
+      const file = path.join(dir, 'kubeconfig');
+      const config = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'standin', cluster: { server: url } }],
+        users: [{ name: 'standin', user: {} }],
+        contexts: [
+          { name: 'standin', context: { cluster: 'standin', user: 'standin', namespace: 'default' } },
+        ],
+        'current-context': 'standin',
+        preferences: {},
+      };
+      fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
+      return file;
+    },
+    get: (apiVersion, kind, namespace, name) =>
+      cluster.store.get(typeOrThrow(apiVersion, kind), namespace, name),
+    list: (apiVersion, kind, namespace) => cluster.store.list(typeOrThrow(apiVersion, kind), namespace),
+    put(object: KubeObject): KubeObject {
+      const stored = cluster.put(object);
+      void ingress.sync();
+      return stored;
+    },
+    remove(apiVersion, kind, namespace, name): void {
+      const t = typeOrThrow(apiVersion, kind);
+      cluster.delete(t, t.namespaced ? (namespace ?? 'default') : undefined, name, {});
+      void ingress.sync();
+    },
+    async configure(changes: Partial<KubeStandInOptions>): Promise<void> {
+      settings = { ...settings, ...changes };
+      cluster.options = settings;
+      cluster.reconcile();
+      await ingress.sync();
+    },
+    ingressAddresses: () => ingress.addresses(),
+    async close(): Promise<void> {
+      for (const stream of router.watchStreams) stream.end();
+      await ingress.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

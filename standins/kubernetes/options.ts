@@ -1,0 +1,30 @@
+export interface KubeStandInOptions {
+  /** 'never' keeps LoadBalancer Services without an address (to test timeouts). */
+  loadBalancer?: 'assign' | 'never';
+  /** Reads of a LoadBalancer Service before it gets its address. */
+  loadBalancerDelayPolls?: number;
+  /** The `topology.kubernetes.io/zone` label of the nodes. */
+  nodeZone?: string;
+  /** 'unhealthy' makes the health endpoint behind the ingress answer 503 {status: unhealthy}. */
+  healthStatus?: 'healthy' | 'unhealthy';
+  /** false keeps Deployments' pods Pending and the Deployment unavailable. */
+  deploymentAvailable?: boolean;
+  /** How many Node objects exist (default 1). */
+  nodeCount?: number;
+  /** Whether a default StorageClass exists to provision claims dynamically (default true). */
+  defaultStorageClass?: boolean;
+}
+
+export type ResolvedOptions = Required<KubeStandInOptions>;
+
+export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOptions {
+  return {
+    loadBalancer: options.loadBalancer ?? 'assign',
+    loadBalancerDelayPolls: options.loadBalancerDelayPolls ?? 0,
+    nodeZone: options.nodeZone ?? 'us-central1-a',
+    healthStatus: options.healthStatus ?? 'healthy',
+    deploymentAvailable: options.deploymentAvailable ?? true,
+    nodeCount: options.nodeCount ?? 1,
+    defaultStorageClass: options.defaultStorageClass ?? true,
+  };
+}

@@ -1,0 +1,328 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import YAML from 'yaml';
+import type { Cluster, WriteOptions } from './cluster.js';
+import * as discovery from './discovery.js';
+import { decodeProtobufObject, protobufContentType, ProtobufUnsupported } from './protobuf.js';
+import {
+  apiVersionOf,
+  findByResource,
+  isRecord,
+  nameOf,
+  rec,
+  type KubeObject,
+  type ResourceType,
+} from './resources.js';
+import { ApiError, badRequest } from './status.js';
+import { toTable, wantsTable } from './table.js';
+import { serveWatch } from './watch.js';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string | undefined;
+  userAgent: string | undefined;
+  /** JSON text; protobuf bodies decoded to JSON. */
+  body: string;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  contentType?: string;
+}
+
+interface ApiPath {
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+  watchPath: boolean;
+}
+
+/** Routes one HTTP request to discovery, OpenAPI, or the resource verbs, and records it. */
+export class ApiRouter {
+  readonly requests: RecordedRequest[] = [];
+  readonly watchStreams = new Set<ServerResponse>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly beforeAnswer: () => Promise<void>,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://standin');
+    const raw = await readBody(req);
+    const contentType = req.headers['content-type'];
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      contentType,
+      userAgent: req.headers['user-agent'],
+      body: '',
+    };
+    this.requests.push(recorded);
+    let answer: Answer;
+    try {
+      const body = raw.length ? decodeBody(raw, contentType) : undefined;
+      recorded.body = body === undefined ? '' : JSON.stringify(body);
+      const routed = this.route(req, res, url, body);
+      if (routed === 'streaming') return;
+      answer = routed;
+    } catch (error) {
+      answer = errorAnswer(error);
+    }
+    await this.beforeAnswer();
+    const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    res.writeHead(answer.status, { 'Content-Type': answer.contentType ?? 'application/json' });
+    res.end(payload);
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, url: URL, body: unknown): Answer | 'streaming' {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    if (method === 'GET') {
+      const fixed = this.discoveryAnswer(path);
+      if (fixed) return fixed;
+    }
+    const parsed = parseApiPath(path);
+    if (!parsed) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const { type, namespace, name, subresource } = parsed;
+    const q = url.searchParams;
+    const opts: WriteOptions = {
+      dryRun: q.getAll('dryRun').includes('All'),
+      fieldManager: q.get('fieldManager') ?? undefined,
+      force: q.get('force') === 'true',
+    };
+    if (type.review && method !== 'POST')
+      throw new ApiError(
+        405,
+        'MethodNotAllowed',
+        `the server does not allow this method on the requested resource`,
+      );
+
+    if (name === undefined) {
+      if (method === 'GET' && (parsed.watchPath || q.get('watch') === 'true' || q.get('watch') === '1')) {
+        serveWatch(this.cluster, req, res, { type, namespace, query: q }, this.watchStreams);
+        return 'streaming';
+      }
+      if (method === 'GET') {
+        const items = this.cluster.list(type, namespace, q.get('labelSelector'), q.get('fieldSelector'));
+        if (wantsTable(req.headers.accept)) return ok(toTable(type, items, String(this.cluster.store.resourceVersion)));
+        return ok(this.listBody(type, items));
+      }
+      if (method === 'POST') {
+        return { status: 201, body: this.cluster.create(type, namespace, requireObject(body), opts) };
+      }
+      if (method === 'DELETE') {
+        for (const item of this.cluster.list(
+          type,
+          namespace,
+          q.get('labelSelector'),
+          q.get('fieldSelector'),
+        )) {
+          this.cluster.delete(type, namespace, nameOf(item), rec(body), opts);
+        }
+        return ok({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+      }
+      throw new ApiError(
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
+    }
+
+    if (subresource === 'log' && type.kind === 'Pod' && method === 'GET') {
+      const pod = this.cluster.get(type, namespace, name);
+      const lines = [
+        `INFO: Started server process [1] for pod ${nameOf(pod)}`,
+        'INFO: Waiting for application startup.',
+        'INFO: Application startup complete.',
+        'INFO: Uvicorn running on http://0.0.0.0:46580 (Press CTRL+C to quit)',
+      ];
+      return { status: 200, body: `${lines.join('\n')}\n`, contentType: 'text/plain' };
+    }
+    if (subresource === 'scale') return this.scale(method, type, namespace, name, body, opts);
+    if (
+      subresource !== undefined &&
+      subresource !== 'status' &&
+      !(type.kind === 'Namespace' && subresource === 'finalize')
+    ) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    const sub = subresource === 'status' ? 'status' : undefined;
+    switch (method) {
+      case 'GET': {
+        const found = this.cluster.get(type, namespace, name);
+        if (wantsTable(req.headers.accept)) return ok(toTable(type, [found], String(this.cluster.store.resourceVersion)));
+        return ok(found);
+      }
+      case 'PUT':
+        return ok(this.cluster.update(type, namespace, name, requireObject(body), sub, opts));
+      case 'PATCH': {
+        const patchType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+        const existed = this.cluster.store.get(type, namespace, name) !== undefined;
+        const result = this.cluster.patch(type, namespace, name, patchType, body, sub, opts);
+        return { status: existed ? 200 : 201, body: result };
+      }
+      case 'DELETE': {
+        const options = { ...rec(body) };
+        const policy = q.get('propagationPolicy');
+        if (policy) options.propagationPolicy = policy;
+        return ok(this.cluster.delete(type, namespace, name, options, opts));
+      }
+      default:
+        throw new ApiError(
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        );
+    }
+  }
+
+  private scale(
+    method: string,
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+  ): Answer {
+    const current = this.cluster.get(type, namespace, name);
+    const toScale = (obj: KubeObject): KubeObject => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name,
+        namespace,
+        uid: rec(obj.metadata).uid,
+        resourceVersion: rec(obj.metadata).resourceVersion,
+      },
+      spec: { replicas: rec(obj.spec).replicas ?? 1 },
+      status: { replicas: rec(obj.status).replicas ?? 0, selector: '' },
+    });
+    if (method === 'GET') return ok(toScale(current));
+    const replicas = rec(rec(body).spec).replicas;
+    if (typeof replicas !== 'number') throw badRequest('spec.replicas is required');
+    const updated = this.cluster.patch(
+      type,
+      namespace,
+      name,
+      'application/merge-patch+json',
+      { spec: { replicas } },
+      undefined,
+      opts,
+    );
+    return ok(toScale(updated));
+  }
+
+  private listBody(type: ResourceType, items: KubeObject[]): KubeObject {
+    return {
+      kind: `${type.kind}List`,
+      apiVersion: apiVersionOf(type),
+      metadata: { resourceVersion: String(this.cluster.store.resourceVersion) },
+      items,
+    };
+  }
+
+  private discoveryAnswer(path: string): Answer | undefined {
+    if (path === '/version') return ok(discovery.serverVersion);
+    if (path === '/healthz' || path === '/livez' || path === '/readyz')
+      return { status: 200, body: 'ok', contentType: 'text/plain' };
+    if (path === '/api') return ok(discovery.coreVersions());
+    if (path === '/apis') return ok(discovery.groupList());
+    if (path === '/openapi/v3') return ok(discovery.openApiIndex());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = discovery.openApiDocument(path.slice('/openapi/v3/'.length));
+      return doc ? ok(doc) : undefined;
+    }
+    const core = /^\/api\/(v1)$/.exec(path);
+    if (core) return orUndefined(discovery.resourceList('', 'v1'));
+    const groupOnly = /^\/apis\/([^/]+)$/.exec(path);
+    if (groupOnly) return orUndefined(discovery.group(groupOnly[1]!));
+    const gv = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+    if (gv) return orUndefined(discovery.resourceList(gv[1]!, gv[2]!));
+    return undefined;
+  }
+}
+
+function ok(body: unknown): Answer {
+  return { status: 200, body };
+}
+
+function orUndefined(body: Record<string, unknown> | undefined): Answer | undefined {
+  return body ? ok(body) : undefined;
+}
+
+/** Splits /api/v1/... and /apis/G/V/... into resource type, namespace, name and subresource. */
+export function parseApiPath(path: string): ApiPath | undefined {
+  let group: string;
+  let version: string;
+  let rest: string[];
+  const parts = path.split('/').filter(Boolean);
+  if (parts[0] === 'api' && parts.length >= 2) {
+    group = '';
+    version = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = parts[1]!;
+    version = parts[2]!;
+    rest = parts.slice(3);
+  } else return undefined;
+  let watchPath = false;
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const inner = findByResource(group, version, rest[2]!);
+    if (inner?.namespaced) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+  }
+  const type = rest[0] ? findByResource(group, version, rest[0]) : undefined;
+  if (!type || rest.length > 3) return undefined;
+  return { type, namespace, name: rest[1], subresource: rest[2], watchPath };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
+  const mediaType = (contentType ?? 'application/json').split(';')[0]!.trim();
+  if (mediaType === protobufContentType) return decodeProtobufObject(raw);
+  const text = raw.toString('utf8');
+  try {
+    return mediaType === 'application/apply-patch+yaml' || mediaType.endsWith('yaml')
+      ? YAML.parse(text)
+      : JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded: ${(error as Error).message}`);
+  }
+}
+
+function requireObject(body: unknown): KubeObject {
+  if (!isRecord(body)) throw badRequest('the request body must be an object');
+  return body;
+}
+
+function errorAnswer(error: unknown): Answer {
+  if (error instanceof ApiError) return { status: error.code, body: error.toStatus() };
+  if (error instanceof ProtobufUnsupported) {
+    return { status: 415, body: new ApiError(415, 'UnsupportedMediaType', error.message).toStatus() };
+  }
+  console.error('kubernetes stand-in: internal error:', error);
+  return {
+    status: 500,
+    body: new ApiError(500, 'InternalError', `internal error: ${String(error)}`).toStatus(),
+  };
+}
