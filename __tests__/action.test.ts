@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, runAction } from './support/runAction.js';
+import { repoRoot, runAction } from '../standins/runner.js';
 
 // The runner contract itself: the committed bundle, run as a process with the runner's environment.
 

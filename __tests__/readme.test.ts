@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { readActionSpec, renderReadme } from '../scripts/docs.js';
 import { DEFAULTS } from '../src/inputs.js';
-import { repoRoot } from './support/runAction.js';
+import { repoRoot } from '../standins/runner.js';
 
 describe('README and action.yml agree', () => {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');

@@ -1,17 +1,149 @@
 import * as core from '@actions/core';
+import {
+  applyCredentialSecrets,
+  credentialValues,
+  observeCredentialSecrets,
+  planCredentialSecrets,
+} from './cloudCredentials.js';
+import { verifyClaimBinding } from './claim.js';
+import { Deadline } from './deadline.js';
+import { applyDiskPlan, describeDiskPlan, observeDisk, planDisk } from './disk.js';
+import { runDrill } from './drill.js';
+import { discoverServerUrl, waitForHealth } from './endpoint.js';
 import { describeError } from './errors.js';
-import { parseConfig } from './inputs.js';
+import { deployRelease, mergeValues, observeRelease } from './helmRelease.js';
+import { parseConfig, type Config } from './inputs.js';
+import {
+  applyPersistentVolumePlan,
+  describePersistentVolumePlan,
+  observePersistentVolume,
+  planPersistentVolume,
+} from './persistentVolume.js';
+import { newReport, planStep, writeSummary, type Report } from './report.js';
 import { readInput } from './secrets.js';
+import { connectToCluster, prepare, projectedDiskFacts, volumeTarget } from './runbook.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
+  let report: Report | undefined;
   try {
     const config = parseConfig(readInput);
-    core.info(
-      `Validated inputs for release ${config.release.namespace}/${config.release.name} in ${config.zone}`,
-    );
-    throw new Error('the deploy steps are not wired in yet');
+    report = newReport(config.mode, config.release.name, config.release.namespace, config.auth.username);
+    const deadline = new Deadline(config.timeoutMs);
+    if (config.mode === 'drill') await runDrill(config, deadline, report, prepare(config, deadline));
+    else await deploy(config, deadline, report);
   } catch (error) {
-    core.setFailed(`skyha-action failed: ${describeError(error)}`);
+    const message = describeError(error);
+    if (report) report.error = message;
+    core.setFailed(`skyha-action failed: ${message}`);
+  } finally {
+    if (report)
+      await writeSummary(report).catch((e: unknown) => core.warning(`No job summary: ${describeError(e)}`));
   }
+}
+
+async function deploy(config: Config, deadline: Deadline, report: Report): Promise<void> {
+  const { compute, target, tools: installing } = prepare(config, deadline);
+  const ns = config.release.namespace;
+
+  // Observe everything first: the disk while the tools download, then the cluster.
+  const [tools, observedDisk] = await Promise.all([installing, observeDisk(compute, target, deadline)]);
+  report.tools = tools;
+  const { kubectl, helm } = await connectToCluster(config, tools);
+  // A disk still attached is only ours to use if the instances holding it are nodes of this cluster.
+  const nodeNames = observedDisk?.users.length
+    ? (await kubectl.list('nodes')).map((n) => n.metadata?.name ?? '').filter(Boolean)
+    : [];
+  const diskPlan = planDisk(target, observedDisk, { clusterNodeNames: nodeNames });
+  planStep(report, 'disk', target.name, describeDiskPlan(diskPlan));
+  const projected = projectedDiskFacts(target, diskPlan);
+
+  const [observedPv, observedSecrets, observedRelease] = await Promise.all([
+    observePersistentVolume(kubectl, config.pvName),
+    observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
+    config.mode === 'plan' ? observeRelease(helm, config.release.name, ns) : Promise.resolve(undefined),
+  ]);
+  const secretPlans = planCredentialSecrets(config.credentialSecrets, observedSecrets, ns);
+  for (const p of secretPlans) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
+  const pvPlan = planPersistentVolume(volumeTarget(config, projected), observedPv);
+  for (const line of describePersistentVolumePlan(config.pvName, pvPlan)) {
+    planStep(report, 'volume', config.pvName, line.replace(`PersistentVolume ${config.pvName}: `, ''));
+  }
+
+  if (config.mode === 'plan') {
+    const release = observedRelease
+      ? `upgrade if chart or values differ (now revision ${observedRelease.revision}, ${observedRelease.status})`
+      : 'install';
+    planStep(report, 'helm', `${ns}/${config.release.name}`, release);
+    planStep(
+      report,
+      'endpoint',
+      `${config.release.name}-ingress-nginx-controller`,
+      'wait for the address and health',
+    );
+    report.notes.push('Plan mode: nothing was changed.');
+    return;
+  }
+
+  // Apply, in the runbook's order. Outputs are written as each step lands, so a failed run still says how far it got.
+  const disk = await applyDiskPlan(compute, target, diskPlan, deadline, { clusterNodeNames: nodeNames });
+  report.restored = observedDisk !== undefined;
+  core.setOutput('disk', disk.resourcePath);
+  core.setOutput('disk-created', String(disk.created));
+  core.setOutput('restored', String(report.restored));
+
+  if (secretPlans.some((p) => p.action !== 'keep')) {
+    await kubectl.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await applyCredentialSecrets(kubectl, secretPlans, ns);
+  }
+
+  // Planned against the projected disk; a created disk may differ (e.g. a larger snapshot), so plan again: pure, no request.
+  const pv = await applyPersistentVolumePlan(
+    kubectl,
+    config.pvName,
+    disk.created ? planPersistentVolume(volumeTarget(config, disk), observedPv) : pvPlan,
+  );
+  core.setOutput('pv-name', pv.name);
+  core.setOutput('pv-created', String(pv.created));
+
+  const release = await deployRelease(
+    helm,
+    {
+      ...config.release,
+      values: mergeValues(credentialValues(config.credentialSecrets), config.release.values),
+      storage: { ...pv.claimFit, volumeName: pv.name },
+      auth: config.auth,
+    },
+    { deadline, kubectl },
+  );
+  report.helmRevision = release.revision;
+  planStep(
+    report,
+    'helm',
+    `${ns}/${config.release.name}`,
+    release.changed ? `revision ${release.revision}` : 'unchanged',
+  );
+  core.setOutput('helm-revision', String(release.revision));
+
+  await verifyClaimBinding(
+    kubectl,
+    { namespace: ns, name: `${config.release.name}-state` },
+    pv.name,
+    deadline,
+  );
+
+  const url = await discoverServerUrl(kubectl, { release: config.release.name, namespace: ns }, deadline);
+  report.serverUrl = url;
+  core.setOutput('server-url', url);
+  if (config.healthCheck) {
+    const health = await waitForHealth(url, config.auth, deadline, {
+      kubectl,
+      target: { release: config.release.name, namespace: ns },
+    });
+    if (health.version) {
+      report.serverVersion = health.version;
+      core.setOutput('server-version', health.version);
+    }
+  }
+  core.info(`SkyPilot API server ready at ${url}${report.restored ? ' with its previous state' : ''}`);
 }

@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { realBinaries, type HelmFlavour } from './binaries.js';
+import { startChartRepo, type ChartRepo } from './chartRepo.js';
+import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
+import { startDownloadSite, type DownloadSite } from './downloads.js';
+import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
+import { runAction, type ActionRun } from './runner.js';
+
+// Everything the action talks to, on this machine: Google Compute (with the workload identity token exchange),
+// a GKE cluster's API server with its ingress, the tool download sites and the SkyPilot chart repository.
+// Used by the end-to-end tests, the benchmarks and the demo alike.
+
+export const WORLD = { project: 'standin-project', zone: 'us-east5-b', password: 'demo-Pa55word!' } as const;
+
+/** The tool versions each helm flavour's real binaries are served as. */
+export const TOOL_VERSIONS: Record<HelmFlavour, { helm: string; kubectl: string }> = {
+  helm4: { helm: '4.1.4', kubectl: '1.35.2' },
+  helm3: { helm: '3.17.3', kubectl: '1.31.9' },
+};
+
+export interface LocalWorld {
+  flavour: HelmFlavour;
+  compute: ComputeStandIn;
+  kube: KubeStandIn;
+  downloads: DownloadSite;
+  charts: ChartRepo;
+  /** One runner: its tool cache and temp dir survive between runs, as on a real self-hosted runner. */
+  runnerDir: string;
+  /** The inputs of a deploy against this world; override any. */
+  inputs(overrides?: Record<string, string>): Record<string, string>;
+  /** The environment an earlier auth step and a kubeconfig step would leave. */
+  env(): Record<string, string>;
+  /** Runs the bundled action as the runner does, in this world. */
+  run(overrides?: Record<string, string>, extraEnv?: Record<string, string>): Promise<ActionRun>;
+  /** The cluster is lost: its API server is thrown away and a brand-new empty one takes its place. */
+  loseCluster(options?: KubeStandInOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  flavour?: HelmFlavour;
+  kube?: KubeStandInOptions;
+  compute?: ComputeStandInOptions;
+}
+
+export async function startLocalWorld(options: WorldOptions = {}): Promise<LocalWorld> {
+  const flavour = options.flavour ?? 'helm4';
+  const binaries = await realBinaries(flavour);
+  const kubeOptions = { nodeZone: WORLD.zone, ...options.kube };
+  const [compute, downloads, charts] = await Promise.all([
+    startComputeStandIn(options.compute),
+    startDownloadSite(),
+    startChartRepo(binaries.helm),
+  ]);
+  let kube = await startKubeStandIn(kubeOptions);
+  const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-world-'));
+  const secrets = path.join(runnerDir, 'secrets');
+  fs.mkdirSync(secrets, { recursive: true });
+  const credentials = compute.writeExternalAccountCredentials(secrets);
+  let kubeconfig = kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-')));
+
+  const world: LocalWorld = {
+    flavour,
+    compute,
+    get kube() {
+      return kube;
+    },
+    downloads,
+    charts,
+    runnerDir,
+    inputs: (overrides = {}) => ({
+      project: WORLD.project,
+      zone: WORLD.zone,
+      'compute-endpoint': compute.url,
+      'helm-repo-url': charts.url,
+      'tools-mirror': downloads.mirror,
+      'helm-version': TOOL_VERSIONS[flavour].helm,
+      'kubectl-version': TOOL_VERSIONS[flavour].kubectl,
+      'gcloud-version': 'none',
+      'web-password': WORLD.password,
+      timeout: '3m',
+      ...overrides,
+    }),
+    env: () => ({ GOOGLE_APPLICATION_CREDENTIALS: credentials, KUBECONFIG: kubeconfig }),
+    run: (overrides = {}, extraEnv = {}) =>
+      runAction({ inputs: world.inputs(overrides), env: { ...world.env(), ...extraEnv }, runnerDir }),
+    loseCluster: async (replacement = {}) => {
+      await kube.close();
+      kube = await startKubeStandIn({ ...kubeOptions, ...replacement });
+      kubeconfig = kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-')));
+    },
+    close: async () => {
+      await Promise.all([kube.close(), compute.close(), downloads.close(), charts.close()]);
+      fs.rmSync(runnerDir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
