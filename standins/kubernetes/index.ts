@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { Cluster } from './cluster.js';
-import { seedCluster } from './controllers.js';
+import { seedCluster } from './seed.js';
 import { IngressSimulator } from './ingress.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
@@ -101,7 +101,8 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
     },
     remove(apiVersion, kind, namespace, name): void {
       const t = typeOrThrow(apiVersion, kind);
-      cluster.delete(t, t.namespaced ? (namespace ?? 'default') : undefined, name, {});
+      const ns = t.namespaced ? (namespace ?? 'default') : undefined;
+      if (cluster.store.get(t, ns, name)) cluster.delete(t, ns, name, {});
       void ingress.sync();
     },
     async configure(changes: Partial<KubeStandInOptions>): Promise<void> {

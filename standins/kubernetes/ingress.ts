@@ -67,7 +67,7 @@ export class IngressSimulator {
         const ip = Array.isArray(list) ? str(rec(list[0]).ip) : undefined;
         if (ip) out.set(`${ip}:${Number(http?.port ?? 80)}`, where);
       } else if (spec.type === 'NodePort' && http?.nodePort !== undefined) {
-        out.set(`127.0.0.1:${Number(http.nodePort)}`, where);
+        out.set(`${this.cluster.options.nodeAddress}:${Number(http.nodePort)}`, where);
       }
     }
     return out;

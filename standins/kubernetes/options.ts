@@ -9,6 +9,8 @@ export interface KubeStandInOptions {
   healthStatus?: 'healthy' | 'unhealthy';
   /** false keeps Deployments' pods Pending and the Deployment unavailable. */
   deploymentAvailable?: boolean;
+  /** The nodes' InternalIP, where NodePort Services are served (default 127.0.0.1; another 127.x.y.z avoids port clashes). */
+  nodeAddress?: string;
   /** How many Node objects exist (default 1). */
   nodeCount?: number;
   /** Whether a default StorageClass exists to provision claims dynamically (default true). */
@@ -24,6 +26,7 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     nodeZone: options.nodeZone ?? 'us-central1-a',
     healthStatus: options.healthStatus ?? 'healthy',
     deploymentAvailable: options.deploymentAvailable ?? true,
+    nodeAddress: options.nodeAddress ?? '127.0.0.1',
     nodeCount: options.nodeCount ?? 1,
     defaultStorageClass: options.defaultStorageClass ?? true,
   };

@@ -94,7 +94,7 @@ function objectMeta(buf: Buffer): Record<string, unknown> {
   return meta;
 }
 
-/** Secret, ConfigMap and Namespace: the kinds helm sends as protobuf (release storage, --create-namespace). */
+/** Secret, ConfigMap and Namespace: the kinds helm (release storage, --create-namespace) and kubectl create send as protobuf. */
 function decodeKind(kind: string, buf: Buffer): KubeObject {
   const obj: KubeObject = {};
   const data: Record<string, string> = {};
@@ -153,6 +153,38 @@ function deleteOptions(buf: Buffer): KubeObject {
   return out;
 }
 
+/** `kubectl auth can-i` sends its review as protobuf: spec.resourceAttributes / nonResourceAttributes / namespace. */
+function accessReview(kind: string, buf: Buffer): KubeObject {
+  const out: KubeObject = {};
+  const strings = (b: Buffer, names: Record<number, string>): Record<string, string> => {
+    const o: Record<string, string> = {};
+    for (const f of fields(b)) if (names[f.number]) o[names[f.number]!] = text(f);
+    return o;
+  };
+  for (const f of fields(buf)) {
+    if (f.number === 1) out.metadata = objectMeta(bytesOf(f));
+    if (f.number !== 2) continue;
+    const spec: Record<string, unknown> = {};
+    for (const s of fields(bytesOf(f))) {
+      if (kind === 'SelfSubjectRulesReview' && s.number === 1) spec.namespace = text(s);
+      else if (s.number === 1) {
+        const names = {
+          1: 'namespace',
+          2: 'verb',
+          3: 'group',
+          4: 'version',
+          5: 'resource',
+          6: 'subresource',
+          7: 'name',
+        };
+        spec.resourceAttributes = strings(bytesOf(s), names);
+      } else if (s.number === 2) spec.nonResourceAttributes = strings(bytesOf(s), { 1: 'path', 2: 'verb' });
+    }
+    out.spec = spec;
+  }
+  return out;
+}
+
 /** Decodes a `k8s\0` + runtime.Unknown body into the JSON object it stands for. */
 export function decodeProtobufObject(body: Buffer): KubeObject {
   if (!body.subarray(0, 4).equals(magic)) throw badRequest('protobuf body lacks the k8s\\0 prefix');
@@ -168,6 +200,9 @@ export function decodeProtobufObject(body: Buffer): KubeObject {
     } else if (f.number === 2) raw = bytesOf(f);
   }
   if (kind === 'DeleteOptions') return { apiVersion, kind, ...deleteOptions(raw) };
+  if (kind === 'SelfSubjectAccessReview' || kind === 'SelfSubjectRulesReview') {
+    return { apiVersion, kind, ...accessReview(kind, raw) };
+  }
   if (!['Secret', 'ConfigMap', 'Namespace'].includes(kind)) {
     throw new ProtobufUnsupported(kind);
   }

@@ -109,7 +109,8 @@ export class ApiRouter {
       }
       if (method === 'GET') {
         const items = this.cluster.list(type, namespace, q.get('labelSelector'), q.get('fieldSelector'));
-        if (wantsTable(req.headers.accept)) return ok(toTable(type, items, String(this.cluster.store.resourceVersion)));
+        if (wantsTable(req.headers.accept))
+          return ok(toTable(type, items, String(this.cluster.store.resourceVersion)));
         return ok(this.listBody(type, items));
       }
       if (method === 'POST') {
@@ -155,7 +156,8 @@ export class ApiRouter {
     switch (method) {
       case 'GET': {
         const found = this.cluster.get(type, namespace, name);
-        if (wantsTable(req.headers.accept)) return ok(toTable(type, [found], String(this.cluster.store.resourceVersion)));
+        if (wantsTable(req.headers.accept))
+          return ok(toTable(type, [found], String(this.cluster.store.resourceVersion)));
         return ok(found);
       }
       case 'PUT':

@@ -36,7 +36,9 @@ function servicePorts(obj: KubeObject): string {
   if (!Array.isArray(ports) || ports.length === 0) return '<none>';
   return ports
     .map(rec)
-    .map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`)
+    .map(
+      (p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`,
+    )
     .join(',');
 }
 
@@ -62,7 +64,13 @@ const columns: Record<string, Column[]> = {
     ['Access Modes', (o) => modes(rec(o.spec).accessModes)],
     ['Reclaim Policy', (o) => text(o, 'spec.persistentVolumeReclaimPolicy')],
     ['Status', (o) => text(o, 'status.phase')],
-    ['Claim', (o) => (rec(rec(o.spec).claimRef).name ? `${text(o, 'spec.claimRef.namespace')}/${text(o, 'spec.claimRef.name')}` : '')],
+    [
+      'Claim',
+      (o) =>
+        rec(rec(o.spec).claimRef).name
+          ? `${text(o, 'spec.claimRef.namespace')}/${text(o, 'spec.claimRef.name')}`
+          : '',
+    ],
     ['StorageClass', (o) => text(o, 'spec.storageClassName')],
     ['VolumeAttributesClass', (o) => text(o, 'spec.volumeAttributesClassName', '<unset>')],
     ['Reason', (o) => text(o, 'status.reason')],
@@ -108,7 +116,8 @@ const columns: Record<string, Column[]> = {
 };
 
 function displayName(t: ResourceType, obj: KubeObject): string {
-  const isDefault = rec(rec(obj.metadata).annotations)['storageclass.kubernetes.io/is-default-class'] === 'true';
+  const isDefault =
+    rec(rec(obj.metadata).annotations)['storageclass.kubernetes.io/is-default-class'] === 'true';
   return t.kind === 'StorageClass' && isDefault ? `${nameOf(obj)} (default)` : nameOf(obj);
 }
 
