@@ -141,6 +141,23 @@ export async function observeDisk(
   return disk && observedFrom(disk, resourcePath);
 }
 
+/**
+ * The same disk name in the other scope (zonal vs regional). Asked only before a create: a state disk that is zonal
+ * while the inputs now say regional (or the reverse) must not be shadowed by a new, empty disk of the same name.
+ */
+export async function observeDiskInOtherScope(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<ObservedDisk | undefined> {
+  // Only the emptiness of replicaZones picks the scope here; the zones themselves are not read.
+  const other: DiskTarget = {
+    ...target,
+    replicaZones: target.replicaZones.length ? [] : [target.zone, target.zone],
+  };
+  return observeDisk(clients, other, deadline);
+}
+
 async function getDisk(
   clients: ComputeClients,
   target: DiskTarget,

@@ -172,7 +172,12 @@ export async function observeRelease(
 export async function deployRelease(
   helm: Helm,
   target: ReleaseTarget,
-  options: { deadline: Deadline; kubectl?: Kubectl },
+  options: {
+    deadline: Deadline;
+    kubectl?: Kubectl;
+    /** Something the release owns is missing from the cluster (e.g. its claim): equal values are not enough. */
+    repair?: string;
+  },
 ): Promise<ReleaseFacts> {
   const source = chartSource(target.chart);
   if (source.kind === 'repo') {
@@ -195,7 +200,10 @@ export async function deployRelease(
   const desired = mergeValues(ours, ...target.valuesFiles.map(readValuesFile), target.values);
   const chartVersion =
     observed?.status === 'deployed' ? await helm.chartVersion(target.chart, chartOptions) : undefined;
-  const plan = planRelease(observed, { chartVersion, values: desired });
+  const planned = planRelease(observed, { chartVersion, values: desired });
+  // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
+  const plan: ReleasePlan =
+    planned.action === 'keep' && options.repair ? { action: 'upgrade', reason: options.repair } : planned;
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && observed) {
     return {

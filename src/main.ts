@@ -21,7 +21,7 @@ import {
 } from './persistentVolume.js';
 import { newReport, planStep, writeSummary, type Report } from './report.js';
 import { readInput } from './secrets.js';
-import { connectToCluster, prepare, projectedDiskFacts, volumeTarget } from './runbook.js';
+import { connectToCluster, prepare, projectedDiskFacts, refuseShadowDisk, volumeTarget } from './runbook.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
@@ -57,6 +57,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const diskPlan = planDisk(target, observedDisk, { clusterNodeNames: nodeNames });
   planStep(report, 'disk', target.name, describeDiskPlan(diskPlan));
   const projected = projectedDiskFacts(target, diskPlan);
+  await refuseShadowDisk(compute, target, diskPlan, deadline);
 
   const [observedPv, observedSecrets, observedRelease] = await Promise.all([
     observePersistentVolume(kubectl, config.pvName),
@@ -106,6 +107,9 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
 
+  // The claim is the one thing that must exist for the state to be served; a release without it gets repaired.
+  const claimName = `${config.release.name}-state`;
+  const claim = await kubectl.getJson('persistentvolumeclaim', claimName, ns);
   const release = await deployRelease(
     helm,
     {
@@ -114,7 +118,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
       storage: { ...pv.claimFit, volumeName: pv.name },
       auth: config.auth,
     },
-    { deadline, kubectl },
+    { deadline, kubectl, ...(claim ? {} : { repair: `its claim ${ns}/${claimName} is missing` }) },
   );
   report.helmRevision = release.revision;
   planStep(

@@ -2,7 +2,13 @@ import * as core from '@actions/core';
 import { clusterCredentials } from './clusterCredentials.js';
 import { createComputeClients, type ComputeClients } from './compute.js';
 import type { Deadline } from './deadline.js';
-import { diskTarget, type DiskFacts, type DiskPlan, type DiskTarget } from './disk.js';
+import {
+  diskTarget,
+  observeDiskInOtherScope,
+  type DiskFacts,
+  type DiskPlan,
+  type DiskTarget,
+} from './disk.js';
 import { ActionError } from './errors.js';
 import { Helm } from './helm.js';
 import type { Config } from './inputs.js';
@@ -91,4 +97,25 @@ export function volumeTarget(
     zones: disk.zones,
     claim: { namespace: release.namespace, name: `${release.name}-state` },
   };
+}
+
+/** Before creating a disk: refuse when the state already lives on a disk of this name in the other scope. */
+export async function refuseShadowDisk(
+  compute: ComputeClients,
+  target: DiskTarget,
+  plan: DiskPlan,
+  deadline: Deadline,
+): Promise<void> {
+  if (plan.action !== 'create') return;
+  const other = await observeDiskInOtherScope(compute, target, deadline);
+  if (!other) return;
+  const want = target.replicaZones.length ? 'regional' : 'zonal';
+  throw new ActionError(
+    `The inputs ask for a ${want} disk ${target.name}, but the state is on the ${other.regional ? 'regional' : 'zonal'} disk ${other.resourcePath}`,
+    {
+      hint:
+        `Creating a new ${want} disk would start the server empty. Keep replica-zones as it was, or move the state: ` +
+        'snapshot the disk and pass the snapshot as disk-source-snapshot with a new disk-name',
+    },
+  );
 }
