@@ -7,6 +7,7 @@ import { realBinaries } from '../standins/binaries.js';
 import { repoRoot, runAction, type ActionRun } from '../standins/runner.js';
 import { startLocalWorld, WORLD, type LocalWorld } from '../standins/world.js';
 import { kubeconfig as otherKubeconfig, serviceAccountKey } from './support/fixtures.js';
+import { argvRecorder } from './support/clients.js';
 
 // The whole runbook, as users run it: the committed bundle as a process, against every stand-in at once.
 
@@ -101,6 +102,7 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
     assertStateIntact(world);
     assert.match(first.summary, /sky api login -e http:\/\/skypilot:\*\*\*@127\./);
     assertNoSecret(first, WORLD.password);
+    assert.match(first.stdout, /^::add-mask::skypilot:\$apr1\$/m, 'the htpasswd line is masked too');
     assert.deepEqual(
       first.leftInTemp.filter((f) => /values/.test(f)),
       [],
@@ -301,8 +303,7 @@ describe('cloud credential secrets (issue 6)', () => {
       ['kubectl', real.kubectl],
       ['helm', real.helm],
     ] as const) {
-      const script = `#!/bin/sh\nprintf '%s\\n' "${name} $*" >> '${argvLog}'\nexec '${binary}' "$@"\n`;
-      fs.writeFileSync(path.join(wrappers, name), script, { mode: 0o755 });
+      argvRecorder(binary, name, wrappers, argvLog, name);
     }
   });
   after(async () => {

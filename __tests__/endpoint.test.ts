@@ -14,6 +14,7 @@ import { Helm } from '../src/helm.js';
 import { deployRelease } from '../src/helmRelease.js';
 import { Kubectl } from '../src/kubectl.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../src/persistentVolume.js';
+import { toolEnv } from './support/clients.js';
 import {
   controllerServiceName,
   discoverServerUrl,
@@ -182,13 +183,7 @@ test('with auth-secret and no password, a 401 means up but unchecked', async () 
 
 function clientsFor(kube: KubeStandIn, bins: { kubectl: string; helm: string }, dir: string) {
   const kubeconfig = kube.writeKubeconfig(dir);
-  const env = {
-    HOME: dir,
-    HELM_CACHE_HOME: path.join(dir, 'helm-cache'),
-    HELM_CONFIG_HOME: path.join(dir, 'helm-config'),
-    HELM_DATA_HOME: path.join(dir, 'helm-data'),
-    RUNNER_TEMP: dir,
-  };
+  const env = toolEnv(dir);
   return {
     kubectl: new Kubectl(bins.kubectl, { kubeconfig, env }),
     helm: new Helm(bins.helm, { kubeconfig, env }),

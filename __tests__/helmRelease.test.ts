@@ -25,6 +25,7 @@ import {
   type ReleaseTarget,
 } from '../src/helmRelease.js';
 import { htpasswdLine, htpasswdMatches } from '../src/htpasswd.js';
+import { argvRecorder, toolEnv } from './support/clients.js';
 
 const TARGET: ReleaseTarget = {
   name: 'skypilot',
@@ -174,20 +175,8 @@ test('a release stuck pending names the way out', () => {
 /** Real kubectl and helm, each through a wrapper that appends its argv to one file. */
 function recordedClients(flavourBins: { kubectl: string; helm: string }, kubeconfig: string, dir: string) {
   const log = path.join(dir, 'argv.log');
-  const wrap = (real: string, name: string): string => {
-    const binary = path.join(dir, name);
-    fs.writeFileSync(binary, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`, {
-      mode: 0o755,
-    });
-    return binary;
-  };
-  const env = {
-    HOME: dir,
-    HELM_CACHE_HOME: path.join(dir, 'helm-cache'),
-    HELM_CONFIG_HOME: path.join(dir, 'helm-config'),
-    HELM_DATA_HOME: path.join(dir, 'helm-data'),
-    RUNNER_TEMP: dir,
-  };
+  const wrap = (real: string, name: string): string => argvRecorder(real, name, dir, log);
+  const env = toolEnv(dir);
   return {
     kubectl: new Kubectl(wrap(flavourBins.kubectl, 'kubectl'), { kubeconfig, env }),
     helm: new Helm(wrap(flavourBins.helm, 'helm'), { kubeconfig, env }),
@@ -195,7 +184,10 @@ function recordedClients(flavourBins: { kubectl: string; helm: string }, kubecon
   };
 }
 
-/** Everything the action prints while `fn` runs (core.info and friends write to stdout). */
+/**
+ * Everything the action prints while `fn` runs (core.info and friends write to stdout), as the runner shows it:
+ * `::add-mask::` lines are the runner's masking commands, never displayed.
+ */
 async function captureLog<T>(fn: () => Promise<T>): Promise<{ result: T; log: string }> {
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
@@ -204,7 +196,13 @@ async function captureLog<T>(fn: () => Promise<T>): Promise<{ result: T; log: st
     return write(chunk, ...rest);
   }) as typeof process.stdout.write;
   try {
-    return { result: await fn(), log: chunks.join('') };
+    const result = await fn();
+    const log = chunks
+      .join('')
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n');
+    return { result, log };
   } finally {
     process.stdout.write = write;
   }

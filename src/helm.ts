@@ -69,10 +69,6 @@ export class Helm {
     await this.run(['repo', 'add', name, url, '--force-update']);
   }
 
-  async repoUpdate(name: string): Promise<void> {
-    await this.run(['repo', 'update', name]);
-  }
-
   /** The latest revision of a release, or undefined when there is none. */
   async metadata(release: string, namespace: string): Promise<HelmReleaseMetadata | undefined> {
     const args = ['get', 'metadata', release, '--namespace', namespace, '--output', 'json'];

@@ -8,21 +8,13 @@ import { parse as parseYaml } from 'yaml';
 import type { Deadline } from './deadline.js';
 import { describeError, ActionError } from './errors.js';
 import type { Helm, HelmRevision } from './helm.js';
+import type { ReleaseConfig } from './inputs.js';
 import type { Kubectl } from './kubectl.js';
 import { printDiagnostics } from './endpoint.js';
 import { htpasswdLine, htpasswdMatches } from './htpasswd.js';
 
-/** What the release must be: the runbook's helm command, with the claim bound to our volume. */
-export interface ReleaseTarget {
-  name: string;
-  namespace: string;
-  chart: string;
-  chartVersion: string | undefined;
-  repoUrl: string;
-  /** The user's `values`, applied last. */
-  values: Record<string, unknown>;
-  valuesFiles: string[];
-  serviceType: 'LoadBalancer' | 'NodePort';
+/** What the release must be: the runbook's helm command (the release inputs), with the claim bound to our volume. */
+export interface ReleaseTarget extends ReleaseConfig {
   /** From the volume: the claim must ask for exactly this to bind it. */
   storage: { storageClassName: string; volumeName: string; size: string };
   auth: { username: string; password: string | undefined; authSecret: string | undefined };
@@ -180,10 +172,8 @@ export async function deployRelease(
   },
 ): Promise<ReleaseFacts> {
   const source = chartSource(target.chart);
-  if (source.kind === 'repo') {
-    await helm.repoAdd(source.repoName, target.repoUrl);
-    await helm.repoUpdate(source.repoName);
-  }
+  // `repo add --force-update` fetches the index itself: a `repo update` after it would fetch it twice.
+  if (source.kind === 'repo') await helm.repoAdd(source.repoName, target.repoUrl);
   const chartOptions = {
     ...(target.chartVersion ? { version: target.chartVersion } : {}),
     devel: needsDevel(target.chart, target.chartVersion),
@@ -196,6 +186,8 @@ export async function deployRelease(
     if (stuck) throw stuck;
   }
   const authCredentials = chooseAuthCredentials(target, observed?.values);
+  // The htpasswd line is a secret too (it can be cracked offline): mask it before anything could print it.
+  if (authCredentials) core.setSecret(authCredentials);
   const ours = releaseValues(target, authCredentials);
   const desired = mergeValues(ours, ...target.valuesFiles.map(readValuesFile), target.values);
   const chartVersion =

@@ -129,12 +129,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   );
   core.setOutput('helm-revision', String(release.revision));
 
-  await verifyClaimBinding(
-    kubectl,
-    { namespace: ns, name: `${config.release.name}-state` },
-    pv.name,
-    deadline,
-  );
+  await verifyClaimBinding(kubectl, { namespace: ns, name: claimName }, pv.name, deadline);
 
   const url = await discoverServerUrl(kubectl, { release: config.release.name, namespace: ns }, deadline);
   report.serverUrl = url;

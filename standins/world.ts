@@ -6,6 +6,7 @@ import { startChartRepo, type ChartRepo } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
+import { startLatencyProxy, type LatencyProxy } from './latency.js';
 import { runAction, type ActionRun } from './runner.js';
 
 // Everything the action talks to, on this machine: Google Compute (with the workload identity token exchange),
@@ -36,13 +37,33 @@ export interface LocalWorld {
   run(overrides?: Record<string, string>, extraEnv?: Record<string, string>): Promise<ActionRun>;
   /** The cluster is lost: its API server is thrown away and a brand-new empty one takes its place. */
   loseCluster(options?: KubeStandInOptions): Promise<void>;
+  /** The latency proxies the action goes through, when the world was started with `latencyMs`. */
+  latency?: WorldLatency;
   close(): Promise<void>;
+}
+
+/** Round-trip times (ms) to put in front of the stand-ins; the action then reaches them only through proxies. */
+export interface LatencyOptions {
+  compute: number;
+  kube: number;
+  /** The chart repository helm downloads from (default: no proxy). */
+  charts?: number;
+}
+
+export interface WorldLatency {
+  /** Compute API and the STS token exchange. */
+  compute: LatencyProxy;
+  /** The current cluster's API server (a lost cluster's replacement gets a new proxy, as it has a new address). */
+  readonly kube: LatencyProxy;
+  charts?: LatencyProxy;
 }
 
 export interface WorldOptions {
   flavour?: HelmFlavour;
   kube?: KubeStandInOptions;
   compute?: ComputeStandInOptions;
+  /** Route the action through latency proxies (see standins/latency.ts), e.g. { compute: 40, kube: 15 }. */
+  latencyMs?: LatencyOptions;
 }
 
 export async function startLocalWorld(options: WorldOptions = {}): Promise<LocalWorld> {
@@ -58,8 +79,23 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
   const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-world-'));
   const secrets = path.join(runnerDir, 'secrets');
   fs.mkdirSync(secrets, { recursive: true });
-  const credentials = compute.writeExternalAccountCredentials(secrets);
-  let kubeconfig = kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-')));
+  const latencyMs = options.latencyMs;
+  const computeProxy =
+    latencyMs && (await startLatencyProxy({ target: compute.url, rttMs: latencyMs.compute }));
+  const chartsProxy =
+    latencyMs?.charts === undefined
+      ? undefined
+      : await startLatencyProxy({ target: charts.url, rttMs: latencyMs.charts });
+  let kubeProxy = latencyMs && (await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube }));
+  // The token exchange goes through the Compute proxy too: on a runner it is one more round trip to Google.
+  const credentials = throughProxy(
+    compute.writeExternalAccountCredentials(secrets),
+    compute.url,
+    computeProxy,
+  );
+  const writeKubeconfig = (): string =>
+    throughProxy(kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-'))), kube.url, kubeProxy);
+  let kubeconfig = writeKubeconfig();
 
   const world: LocalWorld = {
     flavour,
@@ -73,8 +109,8 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     inputs: (overrides = {}) => ({
       project: WORLD.project,
       zone: WORLD.zone,
-      'compute-endpoint': compute.url,
-      'helm-repo-url': charts.url,
+      'compute-endpoint': computeProxy?.url ?? compute.url,
+      'helm-repo-url': chartsProxy?.url ?? charts.url,
       'tools-mirror': downloads.mirror,
       'helm-version': TOOL_VERSIONS[flavour].helm,
       'kubectl-version': TOOL_VERSIONS[flavour].kubectl,
@@ -89,12 +125,33 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     loseCluster: async (replacement = {}) => {
       await kube.close();
       kube = await startKubeStandIn({ ...kubeOptions, ...replacement });
-      kubeconfig = kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-')));
+      if (kubeProxy && latencyMs) {
+        await kubeProxy.close();
+        kubeProxy = await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube });
+      }
+      kubeconfig = writeKubeconfig();
     },
     close: async () => {
+      await Promise.all([computeProxy?.close(), kubeProxy?.close(), chartsProxy?.close()]);
       await Promise.all([kube.close(), compute.close(), downloads.close(), charts.close()]);
       fs.rmSync(runnerDir, { recursive: true, force: true });
     },
   };
+  if (computeProxy && kubeProxy) {
+    world.latency = {
+      compute: computeProxy,
+      get kube() {
+        return kubeProxy!;
+      },
+      ...(chartsProxy ? { charts: chartsProxy } : {}),
+    };
+  }
   return world;
+}
+
+/** Rewrites a credentials file or kubeconfig to reach its stand-in through the proxy (same file, same mode). */
+function throughProxy(file: string, standInUrl: string, proxy: LatencyProxy | undefined): string {
+  if (!proxy) return file;
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(standInUrl).join(proxy.url));
+  return file;
 }
