@@ -112,9 +112,9 @@ function reading(sections: BenchSection[]): string[] {
     );
   }
   lines.push(
-    '- **Where to gain:** fewer processes on the converged path (e.g. `helm repo add --force-update` already fetches ' +
-      'the index that `helm repo update` then fetches again; `helm get metadata` + `get values` + `show chart` could ' +
-      'be fewer calls) and a lighter Compute client start. The round trips themselves are not the bottleneck.',
+    '- **Where to gain:** the Compute client start (protobufjs building message types on the main thread, which ' +
+      'also stalls the tool step) and the helm/kubectl processes still run one after another on the converged path ' +
+      '(get metadata, then get values; the claim and service reads). The round trips themselves are not the bottleneck.',
   );
   return lines;
 }
