@@ -123,6 +123,17 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
     assert.equal(again.outputs['server-url'], first.outputs['server-url']);
   });
 
+  it('plan mode on a converged cluster says keep; with a new value it says upgrade; neither writes', async () => {
+    clearLogs(world);
+    const keep = ok(await world.run({ mode: 'plan' }));
+    assert.match(keep.summary, /\| helm \| skypilot\/skypilot \| keep \(revision 1/);
+    assert.match(keep.summary, /\| volume \| sky-api-server-pv \| keep/);
+    const change = ok(await world.run({ mode: 'plan', values: 'apiService:\n  skipResourceCheck: true\n' }));
+    assert.match(change.summary, /\| helm \| skypilot\/skypilot \| upgrade \(values changed\)/);
+    assert.deepEqual(computeWrites(world), []);
+    assert.deepEqual(kubeWrites(world), []);
+  });
+
   it('asking for a regional disk while the state is zonal is refused, not shadowed by a new empty disk', async () => {
     clearLogs(world);
     const run = await world.run({ 'replica-zones': 'us-east5-b,us-east5-c' });

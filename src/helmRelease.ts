@@ -158,17 +158,30 @@ export async function observeRelease(
   return { status: state, revision: metadata.revision, chartVersion: metadata.version, values, history };
 }
 
-/** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
-export async function deployRelease(
+interface DeployOptions {
+  deadline: Deadline;
+  kubectl?: Kubectl;
+  /** Something the release owns is missing from the cluster (e.g. its claim): equal values are not enough. */
+  repair?: string;
+}
+
+/** What the deploy would do, decided from what is deployed: shared by the deploy and the plan-only mode. */
+export interface ReleaseDecision {
+  plan: ReleasePlan;
+  observed: ObservedRelease | undefined;
+  /** Our values (storage, auth, service type), written to the private values file. */
+  ours: Record<string, unknown>;
+  authCredentials: string | undefined;
+  chartOptions: { version?: string; devel: boolean; repo?: string };
+  chartVersion: string | undefined;
+}
+
+/** Observes the release and plans it: install, upgrade, or keep. Changes nothing in the cluster. */
+export async function planReleaseDeploy(
   helm: Helm,
   target: ReleaseTarget,
-  options: {
-    deadline: Deadline;
-    kubectl?: Kubectl;
-    /** Something the release owns is missing from the cluster (e.g. its claim): equal values are not enough. */
-    repair?: string;
-  },
-): Promise<ReleaseFacts> {
+  options: Pick<DeployOptions, 'repair'> = {},
+): Promise<ReleaseDecision> {
   const source = chartSource(target.chart);
   const chartOptions = {
     ...(target.chartVersion ? { version: target.chartVersion } : {}),
@@ -202,6 +215,20 @@ export async function deployRelease(
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
   const plan: ReleasePlan =
     planned.action === 'keep' && options.repair ? { action: 'upgrade', reason: options.repair } : planned;
+  return { plan, observed, ours, authCredentials, chartOptions, chartVersion };
+}
+
+/** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
+export async function deployRelease(
+  helm: Helm,
+  target: ReleaseTarget,
+  options: DeployOptions,
+): Promise<ReleaseFacts> {
+  const { plan, observed, ours, authCredentials, chartOptions, chartVersion } = await planReleaseDeploy(
+    helm,
+    target,
+    options,
+  );
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && observed) {
     return {

@@ -12,7 +12,7 @@ import { applyDiskPlan, describeDiskPlan, observeDisk, planDisk } from './disk.j
 import { runDrill } from './drill.js';
 import { discoverServerUrl, waitForHealth } from './endpoint.js';
 import { describeError } from './errors.js';
-import { deployRelease, mergeValues, observeRelease } from './helmRelease.js';
+import { deployRelease, mergeValues, planReleaseDeploy, type ReleaseTarget } from './helmRelease.js';
 import { parseConfig, type Config } from './inputs.js';
 import {
   applyPersistentVolumePlan,
@@ -61,11 +61,10 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   await refuseShadowDisk(compute, target, diskPlan, deadline);
 
   const claimName = `${config.release.name}-state`;
-  const [observedPv, observedClaim, observedSecrets, observedRelease] = await Promise.all([
+  const [observedPv, observedClaim, observedSecrets] = await Promise.all([
     observePersistentVolume(kubectl, config.pvName),
     kubectl.getJson('persistentvolumeclaim', claimName, ns),
     observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
-    config.mode === 'plan' ? observeRelease(helm, config.release.name, ns) : Promise.resolve(undefined),
   ]);
   const secretPlans = planCredentialSecrets(config.credentialSecrets, observedSecrets, ns);
   for (const p of secretPlans) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
@@ -74,11 +73,17 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
     planStep(report, 'volume', config.pvName, line.replace(`PersistentVolume ${config.pvName}: `, ''));
   }
 
+  const releaseTarget = (claimFit: { storageClassName: string; size: string }): ReleaseTarget => ({
+    ...config.release,
+    values: mergeValues(credentialValues(config.credentialSecrets), config.release.values),
+    storage: { ...claimFit, volumeName: config.pvName },
+    auth: config.auth,
+  });
+  const repair = observedClaim ? {} : { repair: `its claim ${ns}/${claimName} is missing` };
+
   if (config.mode === 'plan') {
-    const release = observedRelease
-      ? `upgrade if chart or values differ (now revision ${observedRelease.revision}, ${observedRelease.status})`
-      : 'install';
-    planStep(report, 'helm', `${ns}/${config.release.name}`, release);
+    const { plan } = await planReleaseDeploy(helm, releaseTarget(pvPlan.claimFit), repair);
+    planStep(report, 'helm', `${ns}/${config.release.name}`, `${plan.action} (${plan.reason})`);
     planStep(
       report,
       'endpoint',
@@ -111,16 +116,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   core.setOutput('pv-created', String(pv.created));
 
   // The claim is the one thing that must exist for the state to be served; a release without it gets repaired.
-  const release = await deployRelease(
-    helm,
-    {
-      ...config.release,
-      values: mergeValues(credentialValues(config.credentialSecrets), config.release.values),
-      storage: { ...pv.claimFit, volumeName: pv.name },
-      auth: config.auth,
-    },
-    { deadline, kubectl, ...(observedClaim ? {} : { repair: `its claim ${ns}/${claimName} is missing` }) },
-  );
+  const release = await deployRelease(helm, releaseTarget(pv.claimFit), { deadline, kubectl, ...repair });
   report.helmRevision = release.revision;
   planStep(
     report,
