@@ -274,6 +274,20 @@ describe('a failure at each step, then a rerun that converges with nothing lost'
     assertStateIntact(world);
   });
 
+  it('a drill that fails still removes what it created when asked, and only that', async () => {
+    await world.kube.configure({ healthStatus: 'unhealthy' });
+    const failed = await world.run({ mode: 'drill', 'drill-cleanup': 'true', timeout: '25s' });
+    await world.kube.configure({ healthStatus: 'healthy' });
+    assert.equal(failed.code, 1);
+    assert.match(failed.errors[0] ?? '', /not healthy/);
+    assert.deepEqual(
+      world.compute.disks().map((d) => d.name),
+      ['sky-api-server-state'],
+    );
+    assert.deepEqual(world.compute.snapshots(), []);
+    assertStateIntact(world);
+  });
+
   it('the volume deleted by hand with its claim: recreated and bound to the same disk', async () => {
     world.kube.remove('v1', 'PersistentVolume', undefined, 'sky-api-server-pv');
     world.kube.remove('v1', 'PersistentVolumeClaim', 'skypilot', 'skypilot-state');

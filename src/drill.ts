@@ -3,6 +3,7 @@ import { verifyClaimBinding } from './claim.js';
 import { sleep, type Deadline } from './deadline.js';
 import {
   applyDiskPlan,
+  diskResourcePath,
   describeDiskPlan,
   labelValue,
   observeDisk,
@@ -76,38 +77,41 @@ export async function runDrill(
       },
     );
   }
-  planStep(
-    report,
-    'snapshot',
-    names.snapshot,
-    `snapshot of ${production.resourcePath} (production is only read)`,
-  );
-  const productionFacts = projectedDiskFacts(target, {
-    action: 'use',
-    disk: production,
-    warnings: [],
-    notes: [],
-  });
-  const snapshot = await snapshotDisk(compute, productionFacts, names.snapshot, names.labels, deadline);
-
+  // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
+  const { kubectl, helm } = await connectToCluster(config, tools);
+  const snapshotPath = `projects/${target.project}/global/snapshots/${names.snapshot}`;
   const drillTarget: DiskTarget = {
     ...target,
     name: names.disk,
     sizeGb: production.sizeGb,
     type: production.type,
-    sourceSnapshot: snapshot.resourcePath,
+    sourceSnapshot: snapshotPath,
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
-  planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
-  const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
-  core.setOutput('disk', disk.resourcePath);
-  core.setOutput('disk-created', String(disk.created));
-
-  const { kubectl, helm } = await connectToCluster(config, tools);
+  const diskPath = diskResourcePath(drillTarget);
   const release = { ...config.release, name: names.release, namespace: names.namespace };
   try {
+    planStep(
+      report,
+      'snapshot',
+      names.snapshot,
+      `snapshot of ${production.resourcePath} (production is only read)`,
+    );
+    const productionFacts = projectedDiskFacts(target, {
+      action: 'use',
+      disk: production,
+      warnings: [],
+      notes: [],
+    });
+    await snapshotDisk(compute, productionFacts, names.snapshot, names.labels, deadline);
+
+    const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
+    planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
+    const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
+    core.setOutput('disk', disk.resourcePath);
+    core.setOutput('disk-created', String(disk.created));
+
     const pvTarget = volumeTarget(config, disk, names.pv, release);
     const pv = await applyPersistentVolumePlan(
       kubectl,
@@ -160,7 +164,7 @@ export async function runDrill(
     );
   } finally {
     if (config.drillCleanup)
-      await cleanUpDrill(config, names, disk.resourcePath, snapshot.resourcePath, {
+      await cleanUpDrill(names, diskPath, snapshotPath, {
         kubectl,
         helm,
         deadline,
@@ -172,7 +176,6 @@ export async function runDrill(
 
 /** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
 async function cleanUpDrill(
-  config: Config,
   names: DrillNames,
   diskPath: string,
   snapshotPath: string,
@@ -218,7 +221,6 @@ async function cleanUpDrill(
       );
     }
   }
-  void config;
 }
 
 // The pod's node releases the disk a little after the pod is gone: a disk still in use is retried, not forced.
