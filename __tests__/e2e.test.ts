@@ -134,6 +134,23 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
     assert.deepEqual(kubeWrites(world), []);
   });
 
+  it('refusals found while observing change nothing: claim on another volume, missing auth-secret, missing chart', async () => {
+    clearLogs(world);
+    const movedPv = await world.run({ 'pv-name': 'another-pv' });
+    assert.match(
+      movedPv.errors[0] ?? '',
+      /Claim skypilot\/skypilot-state is bound to volume sky-api-server-pv, not to another-pv/,
+    );
+    const noSecret = await world.run({ 'web-password': '', 'auth-secret': 'team-htpasswd' });
+    assert.match(noSecret.errors[0] ?? '', /auth-secret skypilot\/team-htpasswd does not exist/);
+    const noChart = await world.run({ 'chart-version': '9.9.9' });
+    assert.match(noChart.errors[0] ?? '', /Chart skypilot\/skypilot-nightly version 9.9.9 cannot be found/);
+    for (const run of [movedPv, noSecret, noChart]) assert.equal(run.code, 1);
+    assert.deepEqual(computeWrites(world), []);
+    assert.deepEqual(kubeWrites(world), []);
+    assert.equal(world.kube.get('v1', 'PersistentVolume', undefined, 'another-pv'), undefined);
+  });
+
   it('asking for a regional disk while the state is zonal is refused, not shadowed by a new empty disk', async () => {
     clearLogs(world);
     const run = await world.run({ 'replica-zones': 'us-east5-b,us-east5-c' });
@@ -366,6 +383,7 @@ describe('cloud credential secrets (issue 6)', () => {
     assert.match(deployment, /launch-project/, 'gcpCredentials.projectId from the key');
     const argv = fs.readFileSync(argvLog, 'utf8');
     assert.match(argv, /^helm upgrade --install/m, 'the wrappers saw the calls');
+    assert.match(argv, /^kubectl .*apply --server-side/m, 'the Secrets went through the wrapped kubectl');
     for (const secret of secretValues)
       assert.ok(!argv.includes(secret), 'a secret reached a process argument');
     assertNoSecret(run, ...secretValues);

@@ -170,7 +170,12 @@ describe('bad inputs name the input and say what is accepted', () => {
     ['auth-secret', { 'auth-secret': 'x' }, /cannot be combined/],
     ['values', { values: 'a: [1' }, /not valid YAML/],
     ['values', { values: '- a\n- b' }, /not a YAML mapping/],
-    ['values', { values: 'storage:\n  storageClassName: ""' }, /storage.storageClassName/],
+    ['values', { values: 'storage:\n  storageClassName: ""' }, /sets storage/],
+    ['values', { values: 'storage: null' }, /sets storage/],
+    ['values', { values: 'storage:\n  accessMode: ReadWriteMany' }, /sets storage/],
+    ['values', { values: 'x: &s {volumeName: other}\n<<: {storage: *s}' }, /sets storage/],
+    ['cluster-location', { 'cluster-location': 'europe-west1' }, /not in the zone's region us-east5/],
+    ['cluster-location', { 'cluster-location': 'us-west1-a' }, /not in the zone's region/],
     ['values-files', { 'values-files': '/nonexistent/values.yaml' }, /cannot read/],
     ['service-type', { 'service-type': 'ClusterIP' }, /LoadBalancer, NodePort/],
     ['timeout', { timeout: 'soon' }, /not a duration/],
@@ -201,6 +206,21 @@ describe('bad inputs name the input and say what is accepted', () => {
       assert.ok(e instanceof InputError);
       assert.doesNotMatch(`${e.message} ${e.hint}`, /hunter2/);
     }
+  });
+
+  it('a values file that hides storage behind a YAML merge key is refused, as helm would read it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-values-'));
+    const file = path.join(dir, 'merge.yaml');
+    fs.writeFileSync(file, 'base: &b\n  storage: {volumeName: other-pv}\n<<: *b\n');
+    assert.throws(() => parse({ 'values-files': file }), /Input 'values-files': sets storage/);
+    fs.writeFileSync(file, '- not\n- a mapping\n');
+    assert.throws(() => parse({ 'values-files': file }), /not a YAML mapping/);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('a cluster in the region or another zone of it is accepted', () => {
+    assert.equal(parse({ 'cluster-location': 'us-east5' }).clusterLocation, 'us-east5');
+    assert.equal(parse({ 'cluster-location': 'us-east5-c' }).clusterLocation, 'us-east5-c');
   });
 
   it('plan mode does not need a password', () => {

@@ -12,6 +12,7 @@ import {
   observePersistentVolume,
   persistentVolumeManifest,
   planPersistentVolume,
+  VolumeRefusal,
   type PersistentVolume,
   type PersistentVolumeTarget,
 } from '../src/persistentVolume.js';
@@ -191,6 +192,25 @@ test('a volume bound or reserved for another claim is refused', () => {
         e instanceof ActionError && /reserved for/.test(e.message) && /claimRef/.test(e.hint ?? ''),
     );
   }
+});
+
+test('a refused volume on the state disk still carries the patch back to Retain; a Retain one carries none', () => {
+  const other = { ...OUR_CLAIM, namespace: 'team-a', name: 'data', uid: 'u' };
+  const refusal = (policy: string): VolumeRefusal => {
+    try {
+      planPersistentVolume(
+        TARGET,
+        handMade({ claimRef: other, persistentVolumeReclaimPolicy: policy }, 'Bound'),
+      );
+    } catch (e) {
+      if (e instanceof VolumeRefusal) return e;
+      throw e;
+    }
+    return assert.fail('expected a refusal');
+  };
+  assert.deepEqual(refusal('Delete').retain?.patch, { spec: { persistentVolumeReclaimPolicy: 'Retain' } });
+  assert.match(refusal('Delete').message, /reserved for/);
+  assert.equal(refusal('Retain').retain, undefined);
 });
 
 test("another storage class is followed with a warning; none at all is refused (it would get the default class's new disk)", () => {

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { verifyClaimBinding } from './claim.js';
-import { sleep, type Deadline } from './deadline.js';
+import { Deadline, sleep } from './deadline.js';
 import {
   applyDiskPlan,
   diskResourcePath,
@@ -13,8 +13,7 @@ import {
 } from './disk.js';
 import { discoverServerUrl, waitForHealth } from './endpoint.js';
 import { ActionError, describeError } from './errors.js';
-import { deployRelease, mergeValues } from './helmRelease.js';
-import { credentialValues } from './cloudCredentials.js';
+import { deployRelease } from './helmRelease.js';
 import type { Config } from './inputs.js';
 import type { Kubectl } from './kubectl.js';
 import type { Helm } from './helm.js';
@@ -28,6 +27,7 @@ import { planStep, type Report } from './report.js';
 import { deleteDrillResource, snapshotDisk } from './snapshot.js';
 
 export const DRILL_LABEL = 'skyha-drill';
+const CLEANUP_MS = 5 * 60_000;
 
 /** Names of everything a drill creates: derived from the run, so they can never be production's. */
 export interface DrillNames {
@@ -50,7 +50,8 @@ export function drillNames(config: Config, env: NodeJS.ProcessEnv = process.env)
     disk: gceName(config.disk.name),
     pv: `${config.pvName.slice(0, 200)}-drill-${runId}`,
     release: `${config.release.name.slice(0, 47)}-drill`,
-    namespace: `${config.release.namespace.slice(0, 57)}-drill`,
+    // The run in the namespace: a later drill on the same cluster never collides with one left behind.
+    namespace: `${config.release.namespace.slice(0, 63 - runId.length - 7)}-drill-${runId}`,
     labels: { [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value, [DRILL_LABEL]: runId },
   };
 }
@@ -126,7 +127,8 @@ export async function runDrill(
       helm,
       {
         ...release,
-        values: mergeValues(credentialValues(config.credentialSecrets), config.release.values),
+        // No cloud credentials: the drill proves the state comes back, it launches nothing.
+        values: config.release.values,
         storage: { ...pv.claimFit, volumeName: pv.name },
         auth: config.auth,
       },
@@ -167,7 +169,8 @@ export async function runDrill(
       await cleanUpDrill(names, diskPath, snapshotPath, {
         kubectl,
         helm,
-        deadline,
+        // A drill usually fails by running out of time: its cleanup gets a budget of its own.
+        deadline: new Deadline(CLEANUP_MS),
         prepared,
         report,
       });
@@ -203,6 +206,18 @@ async function cleanUpDrill(
         if (pv?.spec?.csi?.volumeHandle === diskPath)
           await kubectl.run(['delete', 'persistentvolume', names.pv, '--wait=true']);
       },
+    ],
+    [
+      'namespace',
+      // Named after this run, so it holds nothing but the drill's release.
+      async () =>
+        void (await kubectl.run([
+          'delete',
+          'namespace',
+          names.namespace,
+          '--ignore-not-found',
+          '--wait=true',
+        ])),
     ],
     ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
     [

@@ -90,9 +90,11 @@ export function chooseAuthCredentials(
   deployed: Record<string, unknown> | undefined,
 ): string | undefined {
   const { username, password, authSecret } = target.auth;
-  if (authSecret || password === undefined) return undefined;
+  if (authSecret) return undefined;
   const ingress = deployed?.ingress;
   const line = isMap(ingress) ? ingress.authCredentials : undefined;
+  // Without a password (plan mode only: a deploy requires one) the deployed line is all there is to compare.
+  if (password === undefined) return typeof line === 'string' ? line : undefined;
   return typeof line === 'string' && htpasswdMatches(line, username, password)
     ? line
     : htpasswdLine(username, password);
@@ -163,6 +165,8 @@ interface DeployOptions {
   kubectl?: Kubectl;
   /** Something the release owns is missing from the cluster (e.g. its claim): equal values are not enough. */
   repair?: string;
+  /** A decision already made for this very target (planned before anything changed), so it is not made twice. */
+  decision?: ReleaseDecision;
 }
 
 /** What the deploy would do, decided from what is deployed: shared by the deploy and the plan-only mode. */
@@ -194,11 +198,19 @@ export async function planReleaseDeploy(
   // is read at once too: on a fresh install that read is spare, on every rerun it is on the critical path.
   const repoReady =
     source.kind === 'repo' ? helm.repoAdd(source.repoName, target.repoUrl) : Promise.resolve();
-  const latest = repoReady.then(() => helm.chartVersion(target.chart, chartOptions));
-  const [observed] = await Promise.all([
+  const latest = repoReady.then(() =>
+    helm.chartVersion(target.chart, chartOptions).catch((error: unknown) => {
+      const version = target.chartVersion ? ` version ${target.chartVersion}` : '';
+      throw new ActionError(`Chart ${target.chart}${version} cannot be found`, {
+        cause: error,
+        hint: 'Check the chart, chart-version and helm-repo-url inputs; nothing was changed',
+      });
+    }),
+  );
+  const [observed, , latestVersion] = await Promise.all([
     observeRelease(helm, target.name, target.namespace),
     repoReady,
-    latest.catch(() => undefined),
+    latest,
   ]);
   if (observed) {
     const stuck = pendingReleaseError(target.name, target.namespace, observed);
@@ -209,8 +221,8 @@ export async function planReleaseDeploy(
   if (authCredentials) core.setSecret(authCredentials);
   const ours = releaseValues(target, authCredentials);
   const desired = mergeValues(ours, ...target.valuesFiles.map(readValuesFile), target.values);
-  // Only a deployed release is compared with the chart; an install lets helm report a chart it cannot find.
-  const chartVersion = observed?.status === 'deployed' ? await latest : undefined;
+  // Only a deployed release is compared with the chart version.
+  const chartVersion = observed?.status === 'deployed' ? latestVersion : undefined;
   const planned = planRelease(observed, { chartVersion, values: desired });
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
   const plan: ReleasePlan =
@@ -224,11 +236,8 @@ export async function deployRelease(
   target: ReleaseTarget,
   options: DeployOptions,
 ): Promise<ReleaseFacts> {
-  const { plan, observed, ours, authCredentials, chartOptions, chartVersion } = await planReleaseDeploy(
-    helm,
-    target,
-    options,
-  );
+  const { plan, observed, ours, authCredentials, chartOptions, chartVersion } =
+    options.decision ?? (await planReleaseDeploy(helm, target, options));
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && observed) {
     return {

@@ -185,6 +185,14 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
       'Use e.g. us-east5-b or us-east5',
     );
   }
+  const clusterRegion = ZONE.exec(clusterLocation)?.[1] ?? clusterLocation;
+  if (clusterRegion !== region) {
+    throw new InputError(
+      'cluster-location',
+      `'${clusterLocation}' is not in the zone's region ${region}`,
+      `A disk in ${zone} attaches only to nodes there: use ${zone}, ${region} or another zone of ${region}`,
+    );
+  }
 
   const releaseName = get('release-name') || DEFAULTS.releaseName;
   matches(
@@ -409,7 +417,7 @@ function parseValues(raw: string): Record<string, unknown> {
   if (!raw.trim()) return {};
   let parsed: unknown;
   try {
-    parsed = parseYaml(raw);
+    parsed = parseYaml(raw, { version: '1.1', merge: true });
   } catch (error) {
     throw new InputError(
       'values',
@@ -448,29 +456,33 @@ function parseValuesFiles(raw: string): string[] {
     }
     let parsed: unknown;
     try {
-      parsed = parseYaml(text);
+      // Helm reads values as YAML 1.1 (merge keys, yes/no): check what helm will see.
+      parsed = parseYaml(text, { version: '1.1', merge: true });
     } catch {
       throw new InputError('values-files', `'${file}' is not valid YAML`, 'Fix the file');
     }
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      guardStateValues('values-files', parsed as Record<string, unknown>);
+    if (parsed === null || parsed === undefined) continue;
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new InputError(
+        'values-files',
+        `'${file}' is not a YAML mapping`,
+        'A values file holds chart values as a mapping',
+      );
     }
+    guardStateValues('values-files', parsed as Record<string, unknown>);
   }
   return files;
 }
 
 /** The storage values bind the chart's claim to our volume; letting a user override them loses the state. */
 function guardStateValues(input: string, values: Record<string, unknown>): void {
-  const storage = values.storage;
-  if (!storage || typeof storage !== 'object') return;
-  for (const key of ['enabled', 'storageClassName', 'volumeName', 'size', 'selector']) {
-    if (key in storage) {
-      throw new InputError(
-        input,
-        `sets storage.${key}, which the action owns`,
-        'The action binds the chart to the persistent disk itself; use disk-size, pv-name and storage-class-name instead',
-      );
-    }
+  // All of `storage` is ours: any key under it (even an access mode) can stop the claim binding the state volume.
+  if ('storage' in values) {
+    throw new InputError(
+      input,
+      'sets storage, which the action owns',
+      'The action binds the chart to the persistent disk itself; use disk-size, pv-name and storage-class-name instead',
+    );
   }
 }
 

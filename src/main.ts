@@ -11,17 +11,22 @@ import { Deadline } from './deadline.js';
 import { applyDiskPlan, describeDiskPlan, observeDisk, planDisk } from './disk.js';
 import { runDrill } from './drill.js';
 import { discoverServerUrl, waitForHealth } from './endpoint.js';
-import { describeError } from './errors.js';
+import { ActionError, describeError } from './errors.js';
 import { deployRelease, mergeValues, planReleaseDeploy, type ReleaseTarget } from './helmRelease.js';
 import { parseConfig, type Config } from './inputs.js';
+import type { Kubectl } from './kubectl.js';
 import {
   applyPersistentVolumePlan,
   describePersistentVolumePlan,
   observePersistentVolume,
   planPersistentVolume,
+  VolumeRefusal,
+  type PersistentVolume,
+  type PersistentVolumePlan,
+  type PersistentVolumeTarget,
 } from './persistentVolume.js';
 import { newReport, planStep, writeSummary, type Report } from './report.js';
-import { readInput } from './secrets.js';
+import { forgetSecretInputs, readInput } from './secrets.js';
 import { connectToCluster, prepare, projectedDiskFacts, refuseShadowDisk, volumeTarget } from './runbook.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
@@ -29,6 +34,7 @@ export async function run(): Promise<void> {
   let report: Report | undefined;
   try {
     const config = parseConfig(readInput);
+    forgetSecretInputs();
     report = newReport(config.mode, config.release.name, config.release.namespace, config.auth.username);
     const deadline = new Deadline(config.timeoutMs);
     if (config.mode === 'drill') await runDrill(config, deadline, report, prepare(config, deadline));
@@ -61,14 +67,24 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   await refuseShadowDisk(compute, target, diskPlan, deadline);
 
   const claimName = `${config.release.name}-state`;
-  const [observedPv, observedClaim, observedSecrets] = await Promise.all([
+  const authSecret = config.auth.authSecret;
+  const [observedPv, observedClaim, observedSecrets, observedAuthSecret] = await Promise.all([
     observePersistentVolume(kubectl, config.pvName),
     kubectl.getJson('persistentvolumeclaim', claimName, ns),
     observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
+    authSecret ? kubectl.getJson('secret', authSecret, ns) : undefined,
   ]);
+  refuseClaimElsewhere(observedClaim, claimName, config.pvName, ns);
+  if (authSecret && !observedAuthSecret && config.mode !== 'plan') {
+    throw new ActionError(`auth-secret ${ns}/${authSecret} does not exist`, {
+      hint:
+        'On a new cluster it died with the old one: create it (an htpasswd line under key `auth`) before this step, ' +
+        'or pass web-password instead. Nothing was changed',
+    });
+  }
   const secretPlans = planCredentialSecrets(config.credentialSecrets, observedSecrets, ns);
   for (const p of secretPlans) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
-  const pvPlan = planPersistentVolume(volumeTarget(config, projected), observedPv);
+  const pvPlan = await planVolume(config, volumeTarget(config, projected), observedPv, kubectl);
   for (const line of describePersistentVolumePlan(config.pvName, pvPlan)) {
     planStep(report, 'volume', config.pvName, line.replace(`PersistentVolume ${config.pvName}: `, ''));
   }
@@ -81,8 +97,10 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   });
   const repair = observedClaim ? {} : { repair: `its claim ${ns}/${claimName} is missing` };
 
+  // The release is planned before anything changes, so a missing chart or a stuck release stops the run here.
+  const decision = await planReleaseDeploy(helm, releaseTarget(pvPlan.claimFit), repair);
   if (config.mode === 'plan') {
-    const { plan } = await planReleaseDeploy(helm, releaseTarget(pvPlan.claimFit), repair);
+    const { plan } = decision;
     planStep(report, 'helm', `${ns}/${config.release.name}`, `${plan.action} (${plan.reason})`);
     planStep(
       report,
@@ -110,13 +128,21 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const pv = await applyPersistentVolumePlan(
     kubectl,
     config.pvName,
-    disk.created ? planPersistentVolume(volumeTarget(config, disk), observedPv) : pvPlan,
+    disk.created ? await planVolume(config, volumeTarget(config, disk), observedPv, kubectl) : pvPlan,
   );
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
 
   // The claim is the one thing that must exist for the state to be served; a release without it gets repaired.
-  const release = await deployRelease(helm, releaseTarget(pv.claimFit), { deadline, kubectl, ...repair });
+  const samePlan =
+    pv.claimFit.size === pvPlan.claimFit.size &&
+    pv.claimFit.storageClassName === pvPlan.claimFit.storageClassName;
+  const release = await deployRelease(helm, releaseTarget(pv.claimFit), {
+    deadline,
+    kubectl,
+    ...repair,
+    ...(samePlan ? { decision } : {}),
+  });
   report.helmRevision = release.revision;
   planStep(
     report,
@@ -147,4 +173,30 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
     }
   }
   core.info(`SkyPilot API server ready at ${url}${report.restored ? ' with its previous state' : ''}`);
+}
+
+/** A claim already bound to another volume cannot move: serving from it would serve another disk's state. */
+function refuseClaimElsewhere(claim: unknown, claimName: string, pvName: string, ns: string): void {
+  const bound = at(claim, 'spec', 'volumeName');
+  if (typeof bound !== 'string' || !bound || bound === pvName) return;
+  throw new ActionError(`Claim ${ns}/${claimName} is bound to volume ${bound}, not to ${pvName}`, {
+    hint:
+      `A bound claim cannot move to another volume. If ${bound} is the state volume, set pv-name to it; otherwise ` +
+      `uninstall the release (its claim goes with it; Retain volumes keep their disks) and rerun. Nothing was changed`,
+  });
+}
+
+/** Plans the volume; a refused volume on the state disk still gets Retain (except in plan mode, which changes nothing). */
+async function planVolume(
+  config: Config,
+  target: PersistentVolumeTarget,
+  observed: PersistentVolume | undefined,
+  kubectl: Kubectl,
+): Promise<PersistentVolumePlan> {
+  try {
+    return planPersistentVolume(target, observed);
+  } catch (error) {
+    if (error instanceof VolumeRefusal && config.mode !== 'plan') await error.secure(kubectl, target.name);
+    throw error;
+  }
 }

@@ -126,26 +126,6 @@ export function planPersistentVolume(
     );
   }
 
-  const storageClassName = spec.storageClassName ?? '';
-  if (!storageClassName) {
-    throw new ActionError(`PersistentVolume ${target.name} has no storageClassName`, {
-      hint:
-        "A claim without a class gets the cluster's default class and a new empty disk instead. Set one with " +
-        `\`kubectl patch pv ${target.name} -p '{"spec":{"storageClassName":"${target.storageClassName}"}}'\` and rerun`,
-    });
-  }
-  if (storageClassName !== target.storageClassName) {
-    warnings.push(
-      `PersistentVolume ${target.name} has storage class '${storageClassName}', not '${target.storageClassName}': ` +
-        "the claim will ask for the volume's class",
-    );
-  }
-  const size = spec.capacity?.storage;
-  if (!size)
-    throw new ActionError(`PersistentVolume ${target.name} has no capacity`, {
-      hint: 'Fix the volume by hand',
-    });
-
   const policy = spec.persistentVolumeReclaimPolicy ?? 'Delete';
   if (policy !== 'Retain') {
     warnings.push(
@@ -156,6 +136,33 @@ export function planPersistentVolume(
       type: 'merge',
       patch: { spec: { persistentVolumeReclaimPolicy: 'Retain' } },
     });
+  }
+
+  // From here on the volume is on the state disk: a refusal still sets Retain first (see VolumeRefusal).
+  const retain = changes.find((c) => c.reason.startsWith('reclaim policy'));
+  const refuse = (error: ActionError): VolumeRefusal => new VolumeRefusal(error, retain);
+
+  const storageClassName = spec.storageClassName ?? '';
+  if (!storageClassName) {
+    throw refuse(
+      new ActionError(`PersistentVolume ${target.name} has no storageClassName`, {
+        hint:
+          "A claim without a class gets the cluster's default class and a new empty disk instead. Set one with " +
+          `\`kubectl patch pv ${target.name} -p '{"spec":{"storageClassName":"${target.storageClassName}"}}'\` and rerun`,
+      }),
+    );
+  }
+  if (storageClassName !== target.storageClassName) {
+    warnings.push(
+      `PersistentVolume ${target.name} has storage class '${storageClassName}', not '${target.storageClassName}': ` +
+        "the claim will ask for the volume's class",
+    );
+  }
+  const size = spec.capacity?.storage;
+  if (!size) {
+    throw refuse(
+      new ActionError(`PersistentVolume ${target.name} has no capacity`, { hint: 'Fix the volume by hand' }),
+    );
   }
 
   const claimRef = spec.claimRef;
@@ -172,16 +179,18 @@ export function planPersistentVolume(
       ],
     });
   } else if (!claimRef) {
-    if (phase === 'Bound') throw boundElsewhere(target, 'an unknown claim');
+    if (phase === 'Bound') throw refuse(boundElsewhere(target, 'an unknown claim'));
     changes.push({
       reason: `no claimRef: pre-bind it to ${claimName(target.claim)}`,
       type: 'merge',
       patch: { spec: { claimRef: claimRefFor(target.claim) } },
     });
   } else if (!ours) {
-    throw boundElsewhere(
-      target,
-      `${claimRef.namespace}/${claimRef.name}${phase === 'Bound' ? '' : ` (phase ${phase || 'unknown'})`}`,
+    throw refuse(
+      boundElsewhere(
+        target,
+        `${claimRef.namespace}/${claimRef.name}${phase === 'Bound' ? '' : ` (phase ${phase || 'unknown'})`}`,
+      ),
     );
   }
 
@@ -191,6 +200,31 @@ export function planPersistentVolume(
     claimFit: { storageClassName, size },
     warnings,
   };
+}
+
+/**
+ * The action will not use this volume, but it is on the state disk: whoever holds it, its reclaim policy must
+ * still be Retain, or deleting that claim would delete the disk. `secure` sets it before the refusal is reported.
+ */
+export class VolumeRefusal extends ActionError {
+  constructor(
+    readonly refusal: ActionError,
+    readonly retain: PersistentVolumeChange | undefined,
+  ) {
+    super(refusal.message, refusal.hint === undefined ? {} : { hint: refusal.hint });
+    this.name = 'VolumeRefusal';
+  }
+
+  /** Sets Retain on the refused volume (when it lacks it) and throws the refusal. */
+  async secure(kubectl: Kubectl, name: string): Promise<never> {
+    if (this.retain) {
+      core.warning(
+        `PersistentVolume ${name} is refused, but it is on the state disk: setting its reclaim policy to Retain`,
+      );
+      await kubectl.patch('persistentvolume', name, this.retain.patch, this.retain.type);
+    }
+    throw this;
+  }
 }
 
 /** Creates with server-side apply, or patches only what the plan names; a kept volume sends no request. */

@@ -30,3 +30,11 @@ export function readInput(name: string): string {
   if ((SECRET_INPUTS as readonly string[]).includes(name)) maskSecret(value);
   return value;
 }
+
+/**
+ * Once parsed, the secret inputs leave the environment: helm, kubectl, gcloud and their plugins inherit it, and
+ * none of them needs a password or a key from there.
+ */
+export function forgetSecretInputs(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of SECRET_INPUTS) Reflect.deleteProperty(env, `INPUT_${name.toUpperCase()}`);
+}
