@@ -332,14 +332,3 @@ function operationHint(code: string): string {
     return "Grant the workflow's service account roles/compute.storageAdmin";
   return 'Read the operation error above; fix the inputs or re-run';
 }
-
-/** Builds (and so warms up) the clients a zonal or regional run will use, off the critical path. */
-export function prepareComputeClients(clients: ComputeClients, regional: boolean): void {
-  if (regional) {
-    void clients.regionDisks;
-    void clients.regionOperations;
-  } else {
-    void clients.disks;
-    void clients.zoneOperations;
-  }
-}

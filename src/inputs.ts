@@ -487,7 +487,11 @@ function guardStateValues(input: string, values: Record<string, unknown>): void 
 }
 
 function parseCloudCredentials(read: InputReader): CloudCredentials {
-  const text = (name: string): string | undefined => (read(name).trim() ? read(name) : undefined);
+  // Read once: each read of a secret input registers its mask again.
+  const text = (name: string): string | undefined => {
+    const value = read(name);
+    return value.trim() ? value : undefined;
+  };
   const gcp = text('gcp-credentials');
   const awsId = text('aws-access-key-id')?.trim();
   const awsSecret = text('aws-secret-access-key')?.trim();

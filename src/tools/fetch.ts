@@ -63,20 +63,24 @@ async function drain(response: HttpClientResponse): Promise<void> {
   });
 }
 
+/** GETs `url` and returns the response when it is a 200; any other status is drained and thrown. */
+async function getOk(url: string, deadline: Deadline): Promise<HttpClientResponse> {
+  const response = await request('GET', url, deadline);
+  const status = response.message.statusCode ?? 0;
+  if (status !== 200) {
+    await drain(response);
+    throw new HttpStatusError(url, status);
+  }
+  return response;
+}
+
 /** GETs a small file (version or checksum file) as text, retrying transient failures. */
 export async function fetchText(url: string, deadline: Deadline): Promise<string> {
-  return withRetry(
-    async () => {
-      const response = await request('GET', url, deadline);
-      const status = response.message.statusCode ?? 0;
-      if (status !== 200) {
-        await drain(response);
-        throw new HttpStatusError(url, status);
-      }
-      return response.readBody();
-    },
-    { what: `GET ${url}`, isTransient: isTransientHttpError, deadline },
-  );
+  return withRetry(async () => (await getOk(url, deadline)).readBody(), {
+    what: `GET ${url}`,
+    isTransient: isTransientHttpError,
+    deadline,
+  });
 }
 
 /** Whether the publisher has a file: 200 yes, 404 (or 403, what bucket-backed mirrors say) no, anything else an error. */
@@ -98,12 +102,7 @@ export async function fileExists(url: string, method: 'GET' | 'HEAD', deadline: 
 export async function downloadFile(url: string, dest: string, deadline: Deadline): Promise<string> {
   return withRetry(
     async () => {
-      const response = await request('GET', url, deadline);
-      const status = response.message.statusCode ?? 0;
-      if (status !== 200) {
-        await drain(response);
-        throw new HttpStatusError(url, status);
-      }
+      const response = await getOk(url, deadline);
       const hash = crypto.createHash('sha256');
       const hashing = new Transform({
         transform(chunk: Buffer, _encoding, callback) {

@@ -142,8 +142,3 @@ async function installGcloud(
     return own;
   }
 }
-
-/** Rows for the job summary: tool, version, where it came from, path. */
-export function toolsSummaryRows(tools: InstalledTools): string[][] {
-  return (Object.values(tools) as InstalledTool[]).map((t) => [t.name, t.version, t.source, t.binary]);
-}
