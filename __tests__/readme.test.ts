@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { readActionSpec, renderReadme } from '../scripts/docs.js';
-import { DEFAULTS } from '../src/inputs.js';
+import { DEFAULTS } from '../src/config/config.js';
 import { repoRoot } from '../standins/runner.js';
 
 describe('README and action.yml agree', () => {
@@ -22,7 +22,7 @@ describe('README and action.yml agree', () => {
       .map((f) => fs.readFileSync(path.join(repoRoot, 'src', f), 'utf8'))
       .join('\n');
     const read = new Set(
-      [...source.matchAll(/\b(?:get|opt|read|text)\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!),
+      [...source.matchAll(/\b(?:get|opt|raw|read|text)\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!),
     );
     assert.deepEqual([...read].sort(), Object.keys(spec.inputs).sort());
   });

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Deadline } from '../src/deadline.js';
-import type { ToolVersions } from '../src/inputs.js';
+import { Deadline } from '../src/lib/deadline.js';
+import { parseToolRequests } from '../src/config/tools.js';
 import { ensureAuthPlugin } from '../src/tools/auth-plugin.js';
 import { gcloud } from '../src/tools/gcloud.js';
 import { helm } from '../src/tools/helm.js';
@@ -21,7 +21,8 @@ import { parseVersionRequest } from '../src/tools/version.js';
 import { startDownloadSite, type DownloadSite } from '../standins/downloads.js';
 
 const ROUNDS = 3;
-const VERSIONS: ToolVersions = { helm: '3.17.3', kubectl: '1.35.2', gcloud: '548.0.0', mirror: undefined };
+const RAW_VERSIONS = { helm: '3.17.3', kubectl: '1.35.2', gcloud: '548.0.0' };
+const VERSIONS = parseToolRequests(RAW_VERSIONS, true);
 const PLATFORM: Platform = { os: 'linux', arch: 'x64' };
 const resultsFile = fileURLToPath(new URL('results/tools.json', import.meta.url));
 
@@ -88,7 +89,6 @@ async function benchLink(bytesPerSecond: number | undefined): Promise<Row[]> {
     installTools(VERSIONS, {
       deadline: new Deadline(300_000),
       platform: PLATFORM,
-      needGcloud: true,
       searchPath: '',
       bases: site.bases,
     });
@@ -139,7 +139,7 @@ async function benchLink(bytesPerSecond: number | undefined): Promise<Row[]> {
 async function installOne(spec: ToolSpec, site: DownloadSite): Promise<void> {
   const tool = await installTool(
     spec,
-    parseVersionRequest(`${spec.name}-version`, VERSIONS[spec.name], spec.defaultVersion),
+    parseVersionRequest(`${spec.name}-version`, RAW_VERSIONS[spec.name], spec.defaultVersion),
     {
       deadline: new Deadline(300_000),
       platform: PLATFORM,

@@ -1,36 +1,44 @@
 import * as core from '@actions/core';
-import { verifyClaimBinding } from './claim.js';
-import { Deadline, sleep } from './deadline.js';
+import type { Config } from './config/config.js';
+import { Deadline, sleep } from './lib/deadline.js';
+import { ActionError, describeError } from './lib/errors.js';
+import { isRefusal, refusalError } from './lib/plan.js';
+import { planAdvice, planStep, type Report } from './report.js';
+import {
+  connectToCluster,
+  projectedDiskFacts,
+  serveAndCheck,
+  volumeTarget,
+  type Cluster,
+  type Prepared,
+} from './runbook.js';
+import { verifyClaimBinding } from './steps/claim.js';
 import {
   applyDiskPlan,
-  diskResourcePath,
   describeDiskPlan,
+  diskResourcePath,
   labelValue,
   observeDisk,
   planDisk,
   MANAGED_BY_LABEL,
+  type DiskPlan,
   type DiskTarget,
-} from './disk.js';
-import { discoverServerUrl, waitForHealth } from './endpoint.js';
-import { ActionError, describeError } from './errors.js';
-import { deployRelease } from './helmRelease.js';
-import type { Config } from './inputs.js';
-import type { Kubectl } from './kubectl.js';
-import type { Helm } from './helm.js';
-import { connectToCluster, projectedDiskFacts, volumeTarget, type Prepared } from './runbook.js';
+  type ObservedDisk,
+} from './steps/disk.js';
+import { deleteDrillResource } from './steps/drillCleanup.js';
+import { applyHelmRelease, observeRelease, planHelmRelease } from './steps/helmRelease.js';
 import {
   applyPersistentVolumePlan,
   observePersistentVolume,
   planPersistentVolume,
-} from './persistentVolume.js';
-import { planStep, type Report } from './report.js';
-import { deleteDrillResource, snapshotDisk } from './snapshot.js';
+} from './steps/persistentVolume.js';
+import { snapshotDisk } from './steps/snapshot.js';
 
-export const DRILL_LABEL = 'skyha-drill';
+const DRILL_LABEL = 'skyha-drill';
 const CLEANUP_MS = 5 * 60_000;
 
 /** Names of everything a drill creates: derived from the run, so they can never be production's. */
-export interface DrillNames {
+interface DrillNames {
   runId: string;
   snapshot: string;
   disk: string;
@@ -40,7 +48,7 @@ export interface DrillNames {
   labels: Record<string, string>;
 }
 
-export function drillNames(config: Config, env: NodeJS.ProcessEnv = process.env): DrillNames {
+function drillNames(config: Config, env: NodeJS.ProcessEnv = process.env): DrillNames {
   const runId = labelValue(`${env.GITHUB_RUN_ID ?? Date.now()}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`);
   const gceName = (base: string): string =>
     `${base.slice(0, 62 - runId.length - 7)}-drill-${runId}`.replace(/-+$/, '');
@@ -56,6 +64,18 @@ export function drillNames(config: Config, env: NodeJS.ProcessEnv = process.env)
   };
 }
 
+/** What a drill starts from: the production disk (only read and snapshotted) and the drill's own names. */
+interface DrillContext {
+  config: Config;
+  deadline: Deadline;
+  report: Report;
+  prepared: Prepared;
+  names: DrillNames;
+  production: ObservedDisk;
+  drillTarget: DiskTarget;
+  snapshotPath: string;
+}
+
 /**
  * A disaster-recovery drill that never touches production: snapshot the state disk (only read and snapshotted),
  * restore the snapshot to a drill disk, deploy a drill release on it, check health, and report.
@@ -66,8 +86,28 @@ export async function runDrill(
   report: Report,
   prepared: Prepared,
 ): Promise<void> {
+  const { production, plan } = await observeProduction(config, deadline, report, prepared);
+  planStep(report, 'disk', config.disk.name, `${describeDiskPlan(plan)} (only read and snapshotted)`);
+  planAdvice(report, plan);
+  // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
+  const cluster = await connectToCluster(config, report.tools!);
+  const ctx = drillContext(config, deadline, report, prepared, production);
+  try {
+    await restoreDrill(ctx, cluster);
+  } finally {
+    // A drill usually fails by running out of time: its cleanup gets a budget of its own.
+    if (config.drillCleanup) await cleanUpDrill(ctx, cluster, new Deadline(CLEANUP_MS));
+  }
+}
+
+/** The production disk, planned as a deploy would use it (for its warnings); a drill never changes it. */
+async function observeProduction(
+  config: Config,
+  deadline: Deadline,
+  report: Report,
+  prepared: Prepared,
+): Promise<{ production: ObservedDisk; plan: Exclude<DiskPlan, { action: 'refuse' | 'create' }> }> {
   const { compute, target } = prepared;
-  const names = drillNames(config);
   const [tools, production] = await Promise.all([prepared.tools, observeDisk(compute, target, deadline)]);
   report.tools = tools;
   if (!production) {
@@ -78,8 +118,21 @@ export async function runDrill(
       },
     );
   }
-  // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
-  const { kubectl, helm } = await connectToCluster(config, tools);
+  const plan = planDisk(target, production, { attachedElsewhereIsExpected: true });
+  if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.action !== 'use') throw new ActionError(`Disk ${target.name} vanished while it was read`);
+  return { production, plan };
+}
+
+function drillContext(
+  config: Config,
+  deadline: Deadline,
+  report: Report,
+  prepared: Prepared,
+  production: ObservedDisk,
+): DrillContext {
+  const names = drillNames(config);
+  const { target } = prepared;
   const snapshotPath = `projects/${target.project}/global/snapshots/${names.snapshot}`;
   const drillTarget: DiskTarget = {
     ...target,
@@ -90,113 +143,87 @@ export async function runDrill(
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  const diskPath = diskResourcePath(drillTarget);
+  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath };
+}
+
+/** Snapshot, drill disk, drill volume, drill release, claim, URL and health: the recovery, on a copy. */
+async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
+  const { config, deadline, report, prepared, names, production, drillTarget } = ctx;
+  const { compute } = prepared;
+  planStep(
+    report,
+    'snapshot',
+    names.snapshot,
+    `snapshot of ${production.resourcePath} (production is only read)`,
+  );
+  await snapshotDisk(
+    compute,
+    projectedDiskFacts(prepared.target, useOf(production)),
+    names.snapshot,
+    names.labels,
+    deadline,
+  );
+
+  const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
+  planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
+  if (!isRefusal(drillPlan)) planAdvice(report, drillPlan);
+  const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
+  core.setOutput('disk', disk.resourcePath);
+  core.setOutput('disk-created', String(disk.created));
+
   const release = { ...config.release, name: names.release, namespace: names.namespace };
-  try {
-    planStep(
-      report,
-      'snapshot',
-      names.snapshot,
-      `snapshot of ${production.resourcePath} (production is only read)`,
-    );
-    const productionFacts = projectedDiskFacts(target, {
-      action: 'use',
-      disk: production,
-      warnings: [],
-      notes: [],
-    });
-    await snapshotDisk(compute, productionFacts, names.snapshot, names.labels, deadline);
+  const { kubectl, helm } = cluster;
+  const pvTarget = volumeTarget(config, disk, names.pv, release);
+  const pvPlan = planPersistentVolume(pvTarget, await observePersistentVolume(kubectl, names.pv));
+  const pv = await applyPersistentVolumePlan(kubectl, names.pv, pvPlan);
+  planStep(report, 'volume', names.pv, pv.created ? 'created' : 'kept');
+  core.setOutput('pv-name', pv.name);
+  core.setOutput('pv-created', String(pv.created));
 
-    const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
-    planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
-    const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
-    core.setOutput('disk', disk.resourcePath);
-    core.setOutput('disk-created', String(disk.created));
+  // No cloud credentials: the drill proves the state comes back, it launches nothing.
+  const target = { ...release, storage: { ...pv.claimFit, volumeName: pv.name }, auth: config.auth };
+  const observation = { ...(await observeRelease(helm, release)), authSecretExists: undefined };
+  const deployed = await applyHelmRelease(helm, target, planHelmRelease(target, observation), {
+    deadline,
+    kubectl,
+  });
+  report.helmRevision = deployed.revision;
+  core.setOutput('helm-revision', String(deployed.revision));
+  planStep(report, 'helm', `${release.namespace}/${release.name}`, `revision ${deployed.revision}`);
+  await verifyClaimBinding(kubectl, pvTarget.claim, pv.name, deadline);
 
-    const pvTarget = volumeTarget(config, disk, names.pv, release);
-    const pv = await applyPersistentVolumePlan(
-      kubectl,
-      names.pv,
-      planPersistentVolume(pvTarget, await observePersistentVolume(kubectl, names.pv)),
-    );
-    planStep(report, 'volume', names.pv, pv.created ? 'created' : 'kept');
-    core.setOutput('pv-name', pv.name);
-    core.setOutput('pv-created', String(pv.created));
+  await serveAndCheck({ ...config, healthCheck: true }, deadline, kubectl, report, {
+    release: release.name,
+    namespace: release.namespace,
+  });
+  report.restored = true;
+  core.setOutput('restored', 'true');
+  report.notes.push(
+    `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
+  );
+}
 
-    const deployed = await deployRelease(
-      helm,
-      {
-        ...release,
-        // No cloud credentials: the drill proves the state comes back, it launches nothing.
-        values: config.release.values,
-        storage: { ...pv.claimFit, volumeName: pv.name },
-        auth: config.auth,
-      },
-      { deadline, kubectl },
-    );
-    report.helmRevision = deployed.revision;
-    core.setOutput('helm-revision', String(deployed.revision));
-    planStep(report, 'helm', `${release.namespace}/${release.name}`, `revision ${deployed.revision}`);
-    await verifyClaimBinding(
-      kubectl,
-      { namespace: release.namespace, name: `${release.name}-state` },
-      pv.name,
-      deadline,
-    );
-
-    const url = await discoverServerUrl(
-      kubectl,
-      { release: release.name, namespace: release.namespace },
-      deadline,
-    );
-    report.serverUrl = url;
-    core.setOutput('server-url', url);
-    const health = await waitForHealth(url, config.auth, deadline, {
-      kubectl,
-      target: { release: release.name, namespace: release.namespace },
-    });
-    report.restored = true;
-    core.setOutput('restored', 'true');
-    if (health.version) {
-      report.serverVersion = health.version;
-      core.setOutput('server-version', health.version);
-    }
-    report.notes.push(
-      `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${url}.`,
-    );
-  } finally {
-    if (config.drillCleanup)
-      await cleanUpDrill(names, diskPath, snapshotPath, {
-        kubectl,
-        helm,
-        // A drill usually fails by running out of time: its cleanup gets a budget of its own.
-        deadline: new Deadline(CLEANUP_MS),
-        prepared,
-        report,
-      });
-  }
+function useOf(disk: ObservedDisk): DiskPlan {
+  return { action: 'use', disk, warnings: [], notes: [] };
 }
 
 /** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
-async function cleanUpDrill(
-  names: DrillNames,
-  diskPath: string,
-  snapshotPath: string,
-  ctx: { kubectl: Kubectl; helm: Helm; deadline: Deadline; prepared: Prepared; report: Report },
-): Promise<void> {
-  const { kubectl, helm, deadline, prepared, report } = ctx;
-  const steps: Array<[string, () => Promise<void>]> = [
+async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadline): Promise<void> {
+  const { names, report, prepared, snapshotPath } = ctx;
+  const { kubectl, helm } = cluster;
+  const diskPath = diskResourcePath(ctx.drillTarget);
+  const steps: Array<[string, () => Promise<unknown>]> = [
     [
       'release',
-      async () =>
-        void (await helm.run([
+      () =>
+        helm.run([
           'uninstall',
           names.release,
           '--namespace',
           names.namespace,
           '--wait',
           '--ignore-not-found',
-        ])),
+        ]),
     ],
     [
       'volume',
@@ -207,17 +234,10 @@ async function cleanUpDrill(
           await kubectl.run(['delete', 'persistentvolume', names.pv, '--wait=true']);
       },
     ],
+    // Named after this run, so it holds nothing but the drill's release.
     [
       'namespace',
-      // Named after this run, so it holds nothing but the drill's release.
-      async () =>
-        void (await kubectl.run([
-          'delete',
-          'namespace',
-          names.namespace,
-          '--ignore-not-found',
-          '--wait=true',
-        ])),
+      () => kubectl.run(['delete', 'namespace', names.namespace, '--ignore-not-found', '--wait=true']),
     ],
     ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
     [

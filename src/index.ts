@@ -1,5 +1,5 @@
 // The runner's entry point: everything else lives in main.ts so tests can import it without running it.
-import './shims.js';
+import './lib/shims.js';
 import * as core from '@actions/core';
 import { run } from './main.js';
 

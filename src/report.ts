@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
-import { loginCommand } from './endpoint.js';
-import type { Mode } from './inputs.js';
+import type { Mode } from './config/config.js';
+import type { Advice } from './lib/plan.js';
+import { loginCommand } from './steps/endpoint.js';
 import type { InstalledTools } from './tools/index.js';
 
 /** What a run found and did, filled in step by step so even a failed run summarises how far it got. */
@@ -16,12 +17,14 @@ export interface Report {
   serverUrl?: string;
   serverVersion?: string;
   helmRevision?: number;
+  /** What the plans warned about: printed as `::warning::` and kept for the summary. */
+  warnings: string[];
   notes: string[];
   error?: string;
 }
 
 export function newReport(mode: Mode, release: string, namespace: string, username: string): Report {
-  return { mode, release, namespace, username, plan: [], notes: [] };
+  return { mode, release, namespace, username, plan: [], warnings: [], notes: [] };
 }
 
 /** Records one step of the plan and prints it as it is decided. */
@@ -30,8 +33,20 @@ export function planStep(report: Report, step: string, resource: string, action:
   core.info(`${step.padEnd(12)} ${resource}: ${action}`);
 }
 
+/** A plan's warnings and notes reach the log (as annotations) and the summary, in every mode. */
+export function planAdvice(report: Report, advice: Partial<Advice>): void {
+  for (const warning of advice.warnings ?? []) {
+    core.warning(warning);
+    report.warnings.push(warning);
+  }
+  for (const note of advice.notes ?? []) {
+    core.notice(note);
+    report.notes.push(note);
+  }
+}
+
 /** The job summary as Markdown: a pure function of the report, so tests read exactly what users see. */
-export function summaryMarkdown(report: Report): string {
+function summaryMarkdown(report: Report): string {
   const lines: string[] = [];
   const title = {
     deploy: 'SkyPilot API server',
@@ -40,6 +55,9 @@ export function summaryMarkdown(report: Report): string {
   }[report.mode];
   lines.push(`## ${title}`, '');
   if (report.error) lines.push(`> [!CAUTION]`, `> Failed: ${oneLine(report.error)}`, '');
+  if (report.warnings.length) {
+    lines.push('> [!WARNING]', ...report.warnings.map((w) => `> - ${oneLine(w)}`), '');
+  }
   if (report.serverUrl) {
     lines.push(
       `**Server:** ${report.serverUrl}${report.serverVersion ? ` (SkyPilot ${report.serverVersion})` : ''}`,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
-import { runCommand } from '../command.js';
+import { runCommand } from '../clients/command.js';
 import { componentsSnapshotUrl } from './gcloud.js';
 import { findExecutable, type InstalledTool } from './installer.js';
 import type { Site } from './types.js';

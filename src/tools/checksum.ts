@@ -1,4 +1,4 @@
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, InputError } from '../lib/errors.js';
 
 const HEX = /^[0-9a-fA-F]{64}$/;
 

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HttpClient, type HttpClientResponse } from '@actions/http-client';
-import { ActionError } from '../errors.js';
-import type { Deadline } from '../deadline.js';
-import { withRetry } from '../retry.js';
+import { ActionError } from '../lib/errors.js';
+import type { Deadline } from '../lib/deadline.js';
+import { withRetry } from '../lib/retry.js';
 
 /** A publisher or mirror answered with a status other than 200; the URL and status are what the user needs. */
 export class HttpStatusError extends ActionError {

@@ -1,16 +1,14 @@
 import * as core from '@actions/core';
-import type { Deadline } from '../deadline.js';
-import { ActionError, describeError } from '../errors.js';
-import type { ToolVersions } from '../inputs.js';
+import type { Deadline } from '../lib/deadline.js';
+import { ActionError, describeError } from '../lib/errors.js';
 import { ensureAuthPlugin } from './auth-plugin.js';
-import { parsePinnedSha256 } from './checksum.js';
 import { gcloud } from './gcloud.js';
 import { helm } from './helm.js';
 import { installTool, type InstallContext, type InstalledTool } from './installer.js';
 import { kubectl } from './kubectl.js';
 import { currentPlatform, describePlatform, type Platform } from './platform.js';
 import { siteFor, type ToolName, type ToolSpec } from './types.js';
-import { parseVersionRequest } from './version.js';
+import { describeRequest, type VersionRequest } from './version.js';
 
 export type { InstalledTool } from './installer.js';
 export type { Platform } from './platform.js';
@@ -23,13 +21,25 @@ export const DEFAULT_VERSIONS: Readonly<Record<ToolName, string>> = {
   gcloud: gcloud.defaultVersion,
 };
 
+/** The `*-version` inputs, parsed: what to install, or why gcloud is skipped. */
+export interface ToolRequests {
+  helm: VersionRequest;
+  kubectl: VersionRequest;
+  gcloud: GcloudRequest;
+  mirror: string | undefined;
+}
+
+export type GcloudRequest =
+  | {
+      request: VersionRequest;
+      /** The `gcloud-sha256` input: Google publishes no checksum file, so this is how a download is verified. */
+      sha256: string | undefined;
+    }
+  | { skip: string };
+
 export interface InstallToolsOptions {
   deadline: Deadline;
   platform?: Platform;
-  /** The `gcloud-sha256` input: Google publishes no checksum file, so this is how a gcloud download is verified. */
-  gcloudSha256?: string;
-  /** True when a `cluster` is given: its credentials come from gcloud. */
-  needGcloud: boolean;
   /** The PATH searched for tools the runner already has (default: process.env.PATH). */
   searchPath?: string;
   /** Publisher base URLs replaced, for the stand-in in tests and benchmarks. */
@@ -47,55 +57,27 @@ export interface InstalledTools {
  * and puts each on PATH. gcloud is skipped for `none`, and when no cluster needs it and no version was asked.
  */
 export async function installTools(
-  versions: ToolVersions,
+  requests: ToolRequests,
   options: InstallToolsOptions,
 ): Promise<InstalledTools> {
   return core.group('Install helm, kubectl and gcloud', async () => {
     const platform = options.platform ?? currentPlatform();
-    const searchPath = options.searchPath ?? process.env.PATH ?? '';
-    const sha256 = options.gcloudSha256?.trim()
-      ? parsePinnedSha256('gcloud-sha256', options.gcloudSha256)
-      : undefined;
     const context = (spec: ToolSpec): InstallContext => ({
       deadline: options.deadline,
       platform,
-      mirror: versions.mirror,
-      searchPath,
+      mirror: requests.mirror,
+      searchPath: options.searchPath ?? process.env.PATH ?? '',
       ...(options.bases?.[spec.name] === undefined ? {} : { base: options.bases[spec.name] }),
     });
-    const wantGcloud = versions.gcloud !== 'none' && (options.needGcloud || versions.gcloud !== 'default');
     core.info(
-      `Platform ${describePlatform(platform)}${versions.mirror ? `, mirror ${versions.mirror}` : ''}`,
+      `Platform ${describePlatform(platform)}${requests.mirror ? `, mirror ${requests.mirror}` : ''}`,
     );
-
-    const settled = await Promise.allSettled([
-      installTool(
-        helm,
-        parseVersionRequest('helm-version', versions.helm, helm.defaultVersion),
-        context(helm),
-      ),
-      installTool(
-        kubectl,
-        parseVersionRequest('kubectl-version', versions.kubectl, kubectl.defaultVersion),
-        context(kubectl),
-      ),
-      wantGcloud ? installGcloud(versions.gcloud, sha256, context(gcloud)) : Promise.resolve(undefined),
+    const gcloudWanted = 'request' in requests.gcloud ? requests.gcloud : undefined;
+    const [helmTool, kubectlTool, gcloudTool] = await allInstalled([
+      installTool(helm, requests.helm, context(helm)),
+      installTool(kubectl, requests.kubectl, context(kubectl)),
+      gcloudWanted ? installGcloud(gcloudWanted, context(gcloud)) : Promise.resolve(undefined),
     ]);
-    const failures = settled
-      .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
-      .map((s) => s.reason as unknown);
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) {
-      throw new ActionError(
-        `Installing the tools failed ${failures.length} times: ${failures.map(describeError).join('; ')}`,
-        {
-          cause: failures[0],
-        },
-      );
-    }
-    const [helmTool, kubectlTool, gcloudTool] = settled.map(
-      (s) => (s as PromiseFulfilledResult<InstalledTool | undefined>).value,
-    );
     const result: InstalledTools = {
       helm: helmTool!,
       kubectl: kubectlTool!,
@@ -105,21 +87,34 @@ export async function installTools(
       if (tool.source !== 'path') core.addPath(tool.dir);
       core.info(`${tool.name} ${tool.version} (${tool.source}): ${tool.binary}`);
     }
-    if (!wantGcloud)
-      core.info(
-        `gcloud skipped (${versions.gcloud === 'none' ? "gcloud-version is 'none'" : 'no cluster needs it'})`,
-      );
+    if ('skip' in requests.gcloud) core.info(`gcloud skipped (${requests.gcloud.skip})`);
     return result;
   });
 }
 
+/** Every install runs to its end; one failure is thrown as it is, several as one error naming each. */
+async function allInstalled(
+  installs: Promise<InstalledTool | undefined>[],
+): Promise<(InstalledTool | undefined)[]> {
+  const settled = await Promise.allSettled(installs);
+  const failures = settled
+    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+    .map((s) => s.reason as unknown);
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    throw new ActionError(
+      `Installing the tools failed ${failures.length} times: ${failures.map(describeError).join('; ')}`,
+      { cause: failures[0] },
+    );
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<InstalledTool | undefined>).value);
+}
+
 /** gcloud on PATH is good enough when no version was asked for, unless it cannot get the auth plugin. */
 async function installGcloud(
-  raw: string,
-  sha256: string | undefined,
+  { request, sha256 }: { request: VersionRequest; sha256: string | undefined },
   ctx: InstallContext,
 ): Promise<InstalledTool> {
-  const request = parseVersionRequest('gcloud-version', raw, gcloud.defaultVersion);
   const site = siteFor(gcloud, ctx.mirror, ctx.base);
   const acceptAnyOnPath = request.kind === 'exact' && request.pinned && sha256 === undefined;
   const tool = await installTool(gcloud, request, { ...ctx, acceptAnyOnPath, ...(sha256 ? { sha256 } : {}) });
@@ -130,7 +125,7 @@ async function installGcloud(
     if (tool.source !== 'path') throw error;
     // A distribution-packaged gcloud (apt) refuses `components install`: install our own copy instead.
     core.warning(
-      `The gcloud on PATH cannot install gke-gcloud-auth-plugin (${describeError(error)}); installing gcloud ${request.kind === 'exact' ? request.version : raw} instead`,
+      `The gcloud on PATH cannot install gke-gcloud-auth-plugin (${describeError(error)}); installing gcloud ${describeRequest(request)} instead`,
     );
     const own = await installTool(gcloud, request, {
       ...ctx,

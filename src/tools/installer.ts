@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
-import { runCommand } from '../command.js';
-import type { Deadline } from '../deadline.js';
-import { ActionError } from '../errors.js';
+import { runCommand } from '../clients/command.js';
+import type { Deadline } from '../lib/deadline.js';
+import { ActionError } from '../lib/errors.js';
 import { parseChecksumFile } from './checksum.js';
 import { downloadFile, fetchText, HttpStatusError } from './fetch.js';
 import { describePlatform, type Platform } from './platform.js';
@@ -193,7 +193,7 @@ async function reportedVersion(spec: ToolSpec, binary: string): Promise<string |
 }
 
 /** The tool the runner already has, if its version can be read. */
-export async function findOnPath(spec: ToolSpec, searchPath: string): Promise<InstalledTool | undefined> {
+async function findOnPath(spec: ToolSpec, searchPath: string): Promise<InstalledTool | undefined> {
   const binary = findExecutable(path.basename(spec.binary), searchPath);
   if (binary === undefined) return undefined;
   const version = await reportedVersion(spec, binary);

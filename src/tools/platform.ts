@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 
 export type OsName = 'linux' | 'darwin';
 export type ArchName = 'x64' | 'arm64';

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { ActionError } from '../errors.js';
-import type { Deadline } from '../deadline.js';
+import { ActionError } from '../lib/errors.js';
+import type { Deadline } from '../lib/deadline.js';
 import { fetchText, fileExists } from './fetch.js';
 import type { Platform } from './platform.js';
 import type { ResolutionPlan, Site, ToolSpec } from './types.js';

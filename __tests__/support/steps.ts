@@ -1,0 +1,47 @@
+import type { ComputeClients } from '../../src/clients/compute.js';
+import type { Helm } from '../../src/clients/helm.js';
+import type { Kubectl } from '../../src/clients/kubectl.js';
+import type { Deadline } from '../../src/lib/deadline.js';
+import { refusalError, type Refusal } from '../../src/lib/plan.js';
+import {
+  applyDiskPlan,
+  observeDisk,
+  planDisk,
+  type ApplyOptions,
+  type DiskFacts,
+  type DiskTarget,
+} from '../../src/steps/disk.js';
+import {
+  applyHelmRelease,
+  observeRelease,
+  planHelmRelease,
+  type ReleaseFacts,
+  type ReleaseTarget,
+} from '../../src/steps/helmRelease.js';
+
+// Tests' shorthand for one step's three verbs, observe, plan, apply, in the order the runbook runs them.
+
+export async function ensureDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+  options: ApplyOptions = {},
+): Promise<DiskFacts> {
+  const plan = planDisk(target, await observeDisk(clients, target, deadline), options);
+  return applyDiskPlan(clients, target, plan, deadline, options);
+}
+
+export async function deployRelease(
+  helm: Helm,
+  target: ReleaseTarget,
+  options: { deadline: Deadline; kubectl?: Kubectl },
+): Promise<ReleaseFacts> {
+  const observation = { ...(await observeRelease(helm, target)), authSecretExists: undefined };
+  return applyHelmRelease(helm, target, planHelmRelease(target, observation), options);
+}
+
+/** A plan's refusal as the error the orchestration would raise, so tests assert its message and hint. */
+export function refused<P extends { action: string }>(plan: P): P {
+  if (plan.action === 'refuse') throw refusalError(plan as unknown as Refusal);
+  return plan;
+}

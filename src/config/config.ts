@@ -1,0 +1,62 @@
+import { parseAuthConfig, type AuthConfig } from './auth.js';
+import { parseCredentialSecrets, type CredentialSecret } from './credentials.js';
+import {
+  DISK_DEFAULTS,
+  parseDiskConfig,
+  parseVolumeConfig,
+  type DiskConfig,
+  type VolumeConfig,
+} from './disk.js';
+import { inputsOf, parseBoolean, parseDuration, type InputReader } from './fields.js';
+import { parseLocation, type LocationConfig } from './location.js';
+import { parseMode, type Mode } from './mode.js';
+import { parseReleaseConfig, RELEASE_DEFAULTS, type ReleaseConfig } from './release.js';
+import { parseToolRequests, toolInputs } from './tools.js';
+import type { ToolRequests } from '../tools/index.js';
+
+export type { InputReader } from './fields.js';
+export type { Mode } from './mode.js';
+export type { AuthConfig } from './auth.js';
+export type { DiskConfig } from './disk.js';
+export type { ReleaseConfig, ServiceType } from './release.js';
+
+/** Every input, parsed once into the value its user needs, and checked before anything changes anywhere. */
+export interface Config extends LocationConfig, VolumeConfig {
+  mode: Mode;
+  disk: DiskConfig;
+  release: ReleaseConfig;
+  auth: AuthConfig;
+  /** The Secrets the given cloud credentials become, already validated. */
+  credentialSecrets: CredentialSecret[];
+  timeoutMs: number;
+  healthCheck: boolean;
+  drillCleanup: boolean;
+  tools: ToolRequests;
+}
+
+export const DEFAULTS = {
+  ...DISK_DEFAULTS,
+  ...RELEASE_DEFAULTS,
+  webUsername: 'skypilot',
+  timeout: '15m',
+  mode: 'deploy',
+} as const;
+
+export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.env): Config {
+  const inputs = inputsOf(read);
+  const mode = parseMode(inputs.get('mode'));
+  const location = parseLocation(inputs, env);
+  return {
+    mode,
+    ...location,
+    disk: parseDiskConfig(inputs, location.replicaZones.length > 0),
+    ...parseVolumeConfig(inputs),
+    release: parseReleaseConfig(inputs),
+    auth: parseAuthConfig(inputs, mode),
+    tools: parseToolRequests(toolInputs(inputs), location.cluster !== undefined),
+    credentialSecrets: parseCredentialSecrets(read, location.project),
+    timeoutMs: parseDuration('timeout', inputs.get('timeout') || DEFAULTS.timeout),
+    healthCheck: parseBoolean('health-check', inputs.get('health-check') || 'true'),
+    drillCleanup: parseBoolean('drill-cleanup', inputs.get('drill-cleanup') || 'false'),
+  };
+}

@@ -1,0 +1,437 @@
+import { randomUUID } from 'node:crypto';
+import * as core from '@actions/core';
+import type { protos } from '@google-cloud/compute';
+import {
+  computeGet,
+  httpStatus,
+  startOperation,
+  waitForOperation,
+  type ComputeClients,
+  type Operation,
+  type OperationScope,
+} from '../clients/compute.js';
+import type { Config } from '../config/config.js';
+import { Deadline, sleep } from '../lib/deadline.js';
+import { ActionError } from '../lib/errors.js';
+import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
+
+type Disk = protos.google.cloud.compute.v1.IDisk;
+
+/** The disk the runbook's first step creates: `gcloud compute disks create $DISK --zone=$ZONE --size 10G`. */
+export interface DiskTarget {
+  project: string;
+  name: string;
+  zone: string;
+  region: string;
+  /** Two zones for a regional disk; empty for a zonal one. */
+  replicaZones: string[];
+  /** GCE "GB", which are GiB. */
+  sizeGb: number;
+  /** A disk type name such as pd-balanced. */
+  type: string;
+  /** A snapshot name or projects/P/global/snapshots/S, to restore from. */
+  sourceSnapshot?: string;
+  labels: Record<string, string>;
+  description: string;
+}
+
+/** The disk that is there, reduced to what the plan looks at. */
+export interface ObservedDisk {
+  resourcePath: string;
+  name: string;
+  selfLink: string;
+  sizeGb: number;
+  /** The type's short name (pd-balanced), read from its URL. */
+  type: string;
+  status: string;
+  /** Instance URLs the disk is attached to. */
+  users: string[];
+  labels: Record<string, string>;
+  /** The zone of a zonal disk, or the replica zones of a regional one (names, not URLs). */
+  zones: string[];
+  regional: boolean;
+  sourceSnapshot: string | undefined;
+}
+
+/** The body of disks.insert / regionDisks.insert. */
+export interface DiskInsert {
+  resourcePath: string;
+  regional: boolean;
+  disk: {
+    name: string;
+    sizeGb: string;
+    type: string;
+    labels: Record<string, string>;
+    description: string;
+    replicaZones?: string[];
+    sourceSnapshot?: string;
+  };
+}
+
+export type DiskPlan =
+  | ({ action: 'use'; disk: ObservedDisk } & Advice)
+  | ({ action: 'create'; request: DiskInsert } & Advice)
+  | Refusal;
+
+/** What later steps (the PersistentVolume, outputs) need to know about the disk. */
+export interface DiskFacts {
+  /** projects/P/zones/Z/disks/D or projects/P/regions/R/disks/D: the PV's csi.volumeHandle. */
+  resourcePath: string;
+  name: string;
+  /** The real size, in GiB: the PV's capacity follows the disk, not the input. */
+  sizeGb: number;
+  zones: string[];
+  regional: boolean;
+  created: boolean;
+  type: string;
+}
+
+export interface DiskPlanOptions {
+  /** Nodes of the target cluster: a disk attached to one of them is in use by us, not by a lost cluster. */
+  clusterNodeNames?: string[];
+  /** Read only when the disk is absent: a disk of the same name in the other scope (zonal vs regional). */
+  otherScope?: ObservedDisk | undefined;
+  /** A drill only snapshots the disk: production's nodes holding it is expected. */
+  attachedElsewhereIsExpected?: boolean;
+}
+
+export const MANAGED_BY_LABEL = { key: 'managed-by', value: 'skyha-action' } as const;
+const RELEASE_LABEL = 'skyha-release';
+
+/** The disk the inputs ask for, labelled so a later run (and a person) can tell who made it. */
+export function diskTarget(config: Config): DiskTarget {
+  return {
+    project: config.project,
+    name: config.disk.name,
+    zone: config.zone,
+    region: config.region,
+    replicaZones: config.replicaZones,
+    sizeGb: config.disk.sizeGb,
+    type: config.disk.type,
+    ...(config.disk.sourceSnapshot === undefined ? {} : { sourceSnapshot: config.disk.sourceSnapshot }),
+    labels: {
+      [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
+      [RELEASE_LABEL]: labelValue(config.release.name),
+    },
+    description: `SkyPilot API server state for release ${config.release.namespace}/${config.release.name} (skyha-action)`,
+  };
+}
+
+/** GCE label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
+export function labelValue(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-')
+    .slice(0, 63);
+}
+
+export function diskResourcePath(
+  target: Pick<DiskTarget, 'project' | 'name' | 'zone' | 'region' | 'replicaZones'>,
+): string {
+  return target.replicaZones.length
+    ? `projects/${target.project}/regions/${target.region}/disks/${target.name}`
+    : `projects/${target.project}/zones/${target.zone}/disks/${target.name}`;
+}
+
+/** Reads the disk with exactly one GET (retried only on transient failures); undefined when it is absent. */
+export async function observeDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<ObservedDisk | undefined> {
+  const resourcePath = diskResourcePath(target);
+  const disk = await getDisk(clients, target, deadline);
+  return disk && observedFrom(disk, resourcePath);
+}
+
+/**
+ * The same disk name in the other scope (zonal vs regional). Asked only before a create: a state disk that is zonal
+ * while the inputs now say regional (or the reverse) must not be shadowed by a new, empty disk of the same name.
+ */
+export async function observeDiskInOtherScope(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<ObservedDisk | undefined> {
+  // Only the emptiness of replicaZones picks the scope here; the zones themselves are not read.
+  const other: DiskTarget = {
+    ...target,
+    replicaZones: target.replicaZones.length ? [] : [target.zone, target.zone],
+  };
+  return observeDisk(clients, other, deadline);
+}
+
+async function getDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+): Promise<Disk | undefined> {
+  const { project, region, zone, name: disk } = target;
+  return computeGet(`reading disk ${diskResourcePath(target)}`, deadline, (options) =>
+    target.replicaZones.length
+      ? clients.regionDisks.get({ project, region, disk }, options)
+      : clients.disks.get({ project, zone, disk }, options),
+  );
+}
+
+function observedFrom(disk: Disk, resourcePath: string): ObservedDisk {
+  const regional = Boolean(disk.region);
+  const zones = regional
+    ? (disk.replicaZones ?? []).map(lastSegment)
+    : disk.zone
+      ? [lastSegment(disk.zone)]
+      : [];
+  return {
+    resourcePath,
+    name: disk.name ?? lastSegment(resourcePath),
+    selfLink: disk.selfLink ?? '',
+    sizeGb: Number(disk.sizeGb ?? 0),
+    type: disk.type ? lastSegment(disk.type) : '',
+    status: disk.status ?? 'UNKNOWN',
+    users: [...(disk.users ?? [])],
+    labels: { ...(disk.labels ?? {}) },
+    zones,
+    regional,
+    sourceSnapshot: disk.sourceSnapshot || undefined,
+  };
+}
+
+function lastSegment(url: string): string {
+  return url.replace(/\/+$/, '').split('/').pop() ?? url;
+}
+
+/** The instance name in a users[] URL such as .../zones/Z/instances/gke-node-1. */
+function instanceName(userUrl: string): string {
+  return /\/instances\/([^/?]+)/.exec(userUrl)?.[1] ?? lastSegment(userUrl);
+}
+
+/** Pure: what must happen to the disk, given the one the inputs ask for and the one that is there. */
+export function planDisk(
+  target: DiskTarget,
+  observed: ObservedDisk | undefined,
+  options: DiskPlanOptions = {},
+): DiskPlan {
+  if (!observed) {
+    if (options.otherScope) return shadowRefusal(target, options.otherScope);
+    return { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+  }
+  const holders = options.attachedElsewhereIsExpected ? observed.users.map(instanceName) : [];
+  const refusal = refuseDisk(target, observed, new Set([...(options.clusterNodeNames ?? []), ...holders]));
+  if (refusal) return refusal;
+
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  if (observed.type && observed.type !== target.type) {
+    warnings.push(
+      `Disk ${target.name} is ${observed.type}, not disk-type ${target.type}; it is used as it is (a disk's type cannot change)`,
+    );
+  }
+  if (target.sourceSnapshot) {
+    warnings.push(
+      `disk-source-snapshot ${target.sourceSnapshot} is ignored: disk ${target.name} already exists and holds the state`,
+    );
+  }
+  if (observed.sizeGb > target.sizeGb) {
+    notes.push(
+      `Disk ${target.name} is ${observed.sizeGb} GB (disk-size asks ${target.sizeGb} GB): the volume uses the real ${observed.sizeGb} GB`,
+    );
+  }
+  if (observed.labels[MANAGED_BY_LABEL.key] !== MANAGED_BY_LABEL.value) {
+    notes.push(
+      `Disk ${target.name} was not created by this action (no ${MANAGED_BY_LABEL.key}=${MANAGED_BY_LABEL.value} label): it is used as the state disk as it is`,
+    );
+  }
+  return { action: 'use', disk: observed, warnings, notes };
+}
+
+/** The body of the insert: the runbook's `gcloud compute disks create`, labelled, from a snapshot if asked. */
+function diskInsert(target: DiskTarget): DiskInsert {
+  const regional = target.replicaZones.length > 0;
+  const scope = regional ? `regions/${target.region}` : `zones/${target.zone}`;
+  return {
+    resourcePath: diskResourcePath(target),
+    regional,
+    disk: {
+      name: target.name,
+      // int64 travels as a string in the REST API.
+      sizeGb: String(target.sizeGb),
+      type: `projects/${target.project}/${scope}/diskTypes/${target.type}`,
+      labels: { ...target.labels },
+      description: target.description,
+      ...(regional
+        ? { replicaZones: target.replicaZones.map((z) => `projects/${target.project}/zones/${z}`) }
+        : {}),
+      ...(target.sourceSnapshot
+        ? { sourceSnapshot: snapshotPath(target.sourceSnapshot, target.project) }
+        : {}),
+    },
+  };
+}
+
+/** An existing disk the action must not use as it is: failed, too small, or held by another cluster's nodes. */
+function refuseDisk(
+  target: DiskTarget,
+  observed: ObservedDisk,
+  clusterNodes: Set<string>,
+): Refusal | undefined {
+  const resourcePath = diskResourcePath(target);
+  const where = target.replicaZones.length ? `--region ${target.region}` : `--zone ${target.zone}`;
+  if (['FAILED', 'DELETING', 'UNAVAILABLE'].includes(observed.status)) {
+    return refuse(
+      `Disk ${resourcePath} is ${observed.status}`,
+      `Inspect it with: gcloud compute disks describe ${target.name} ${where} --project ${target.project}. The action never deletes or replaces a disk: restore it or choose another disk-name`,
+    );
+  }
+  if (observed.sizeGb < target.sizeGb) {
+    return refuse(
+      `Disk ${resourcePath} is ${observed.sizeGb} GB, smaller than disk-size ${target.sizeGb} GB`,
+      `The action never resizes a disk (it cannot be undone). Set disk-size to ${observed.sizeGb}G to use it as it is, or grow it yourself: gcloud compute disks resize ${target.name} ${where} --size ${target.sizeGb}GB --project ${target.project}`,
+    );
+  }
+  const elsewhere = observed.users.filter((u) => !clusterNodes.has(instanceName(u)));
+  if (!elsewhere.length) return undefined;
+  const names = elsewhere.map(instanceName).join(', ');
+  return refuse(
+    `Disk ${resourcePath} is attached to ${names}, which ${elsewhere.length === 1 ? 'is not a node' : 'are not nodes'} of the target cluster`,
+    `The old cluster's nodes still hold the disk, and a ReadWriteOnce disk cannot be attached twice. Delete the old cluster (or its API server pod), or detach it: gcloud compute instances detach-disk ${instanceName(elsewhere[0]!)} --disk ${target.name} --zone ${observed.zones[0] ?? target.zone} --project ${target.project}`,
+  );
+}
+
+/** The state already lives on a disk of this name in the other scope: a new disk would start the server empty. */
+function shadowRefusal(target: DiskTarget, other: ObservedDisk): Refusal {
+  const want = target.replicaZones.length ? 'regional' : 'zonal';
+  return refuse(
+    `The inputs ask for a ${want} disk ${target.name}, but the state is on the ${other.regional ? 'regional' : 'zonal'} disk ${other.resourcePath}`,
+    `Creating a new ${want} disk would start the server empty. Keep replica-zones as it was, or move the state: ` +
+      'snapshot the disk and pass the snapshot as disk-source-snapshot with a new disk-name',
+  );
+}
+
+/** A snapshot name becomes the partial URL the API expects; full URLs and paths pass through. */
+function snapshotPath(snapshot: string, project: string): string {
+  return snapshot.includes('/') ? snapshot : `projects/${project}/global/snapshots/${snapshot}`;
+}
+
+/** One line per plan, for the log and the plan-only mode. */
+export function describeDiskPlan(plan: DiskPlan): string {
+  switch (plan.action) {
+    case 'use':
+      return `use disk ${plan.disk.resourcePath} (${plan.disk.sizeGb} GB ${plan.disk.type}, ${plan.disk.status})`;
+    case 'create': {
+      const d = plan.request.disk;
+      const from = d.sourceSnapshot ? ` from snapshot ${d.sourceSnapshot}` : '';
+      return `create disk ${plan.request.resourcePath} (${d.sizeGb} GB ${lastSegment(d.type)}${from})`;
+    }
+    case 'refuse':
+      return `refuse: ${plan.reason}`;
+  }
+}
+
+export interface ApplyOptions extends DiskPlanOptions {
+  /** First pause between reads while the disk is not READY yet. */
+  pollIntervalMs?: number;
+}
+
+/** Carries out the plan: insert (safe to retry) and wait, or just wait for an existing disk to be READY. */
+export async function applyDiskPlan(
+  clients: ComputeClients,
+  target: DiskTarget,
+  plan: DiskPlan,
+  deadline: Deadline,
+  options: ApplyOptions = {},
+): Promise<DiskFacts> {
+  if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.action === 'use')
+    return factsOf(await readyDisk(clients, target, plan.disk, deadline, options), false);
+
+  const { request } = plan;
+  const { project, region, zone } = target;
+  // One requestId for every attempt: the API answers a repeated insert with the first operation, never a second disk.
+  const requestId = randomUUID();
+  const what = `creating disk ${request.resourcePath}`;
+  let attempts = 0;
+  let operation: Operation;
+  try {
+    operation = await startOperation(what, deadline, (options, attempt) => {
+      attempts = attempt;
+      const diskResource = request.disk;
+      return request.regional
+        ? clients.regionDisks.insert({ project, region, requestId, diskResource }, options)
+        : clients.disks.insert({ project, zone, requestId, diskResource }, options);
+    });
+  } catch (error) {
+    if (httpStatus(error) !== 409) throw error;
+    // Created meanwhile (by an earlier attempt or another run): look again and use it if it passes the checks.
+    core.info(`Disk ${request.resourcePath} already exists; checking it instead of creating it`);
+    return factsOf(await recheckExisting(clients, target, deadline, options), attempts > 1);
+  }
+  const scope: OperationScope = request.regional ? { region } : { zone };
+  await waitForOperation(clients, operation, scope, deadline, what, options.pollIntervalMs);
+  return factsOf(await waitUntilReady(clients, target, deadline, options), true);
+}
+
+async function recheckExisting(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+  options: ApplyOptions,
+): Promise<ObservedDisk> {
+  const again = planDisk(target, await observeDisk(clients, target, deadline), options);
+  if (isRefusal(again)) throw refusalError(again);
+  if (again.action !== 'use') {
+    throw new ActionError(`Disk ${diskResourcePath(target)} was reported as existing, then not found`, {
+      hint: 'Re-run the job',
+    });
+  }
+  return readyDisk(clients, target, again.disk, deadline, options);
+}
+
+function readyDisk(
+  clients: ComputeClients,
+  target: DiskTarget,
+  disk: ObservedDisk,
+  deadline: Deadline,
+  options: ApplyOptions,
+): Promise<ObservedDisk> {
+  return disk.status === 'READY' ? Promise.resolve(disk) : waitUntilReady(clients, target, deadline, options);
+}
+
+/** A new disk reads CREATING for a while after its operation is DONE; the volume needs it READY. */
+async function waitUntilReady(
+  clients: ComputeClients,
+  target: DiskTarget,
+  deadline: Deadline,
+  options: ApplyOptions,
+): Promise<ObservedDisk> {
+  const resourcePath = diskResourcePath(target);
+  let delay = options.pollIntervalMs ?? 250;
+  for (;;) {
+    deadline.check(`waiting for disk ${resourcePath} to be READY`);
+    const disk = await getDisk(clients, target, deadline);
+    if (!disk)
+      throw new ActionError(`Disk ${resourcePath} disappeared while the action waited for it`, {
+        hint: 'Re-run the job',
+      });
+    const observed = observedFrom(disk, resourcePath);
+    if (observed.status === 'READY') return observed;
+    if (['FAILED', 'DELETING'].includes(observed.status)) {
+      throw new ActionError(`Disk ${resourcePath} is ${observed.status}`, {
+        hint: `Inspect it with gcloud compute disks describe ${target.name}; the action never deletes a disk`,
+      });
+    }
+    await sleep(Math.min(delay, deadline.remainingMs()));
+    delay = Math.min(delay * 2, 5_000);
+  }
+}
+
+function factsOf(disk: ObservedDisk, created: boolean): DiskFacts {
+  return {
+    resourcePath: disk.resourcePath,
+    name: disk.name,
+    sizeGb: disk.sizeGb,
+    zones: disk.zones,
+    regional: disk.regional,
+    created,
+    type: disk.type,
+  };
+}

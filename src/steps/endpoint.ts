@@ -1,0 +1,197 @@
+import { isIP } from 'node:net';
+import * as core from '@actions/core';
+import { HttpClient } from '@actions/http-client';
+import { BasicCredentialHandler } from '@actions/http-client/lib/auth';
+import type { KubeObject, Kubectl } from '../clients/kubectl.js';
+import { sleep, type Deadline } from '../lib/deadline.js';
+import { ActionError } from '../lib/errors.js';
+import { printDiagnostics } from './diagnostics.js';
+
+export interface ServiceObject extends KubeObject {
+  spec?: { type?: string; ports?: { name?: string; port?: number; nodePort?: number }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+}
+
+export interface NodeObject extends KubeObject {
+  status?: { addresses?: { type?: string; address?: string }[] };
+}
+
+export interface EndpointTarget {
+  release: string;
+  namespace: string;
+}
+
+export interface ServerHealth {
+  url: string;
+  /** Undefined when the health check could not authenticate (auth-secret without web-password). */
+  version: string | undefined;
+  apiVersion: string | undefined;
+  commit: string | undefined;
+}
+
+export interface PollOptions {
+  /** Pause between polls (tests shorten it). */
+  pollMs?: number;
+}
+
+/** The ingress controller's Service from the chart's ingress-nginx subchart: where users reach the server. */
+export function controllerServiceName(release: string): string {
+  return `${release}-ingress-nginx-controller`;
+}
+
+/**
+ * The server URL users log in to, without credentials: the LoadBalancer's IP or hostname, or a node's
+ * address and the NodePort. Undefined while the cluster has not assigned it yet.
+ */
+export function serverUrlFromService(service: ServiceObject, nodes: NodeObject[]): string | undefined {
+  const ports = service.spec?.ports ?? [];
+  const http = ports.find((p) => p.name === 'http') ?? ports[0];
+  if (service.spec?.type === 'NodePort') {
+    const address = nodeAddress(nodes);
+    return address && http?.nodePort ? `http://${hostPart(address)}:${http.nodePort}` : undefined;
+  }
+  const ingress = service.status?.loadBalancer?.ingress?.[0];
+  const host = ingress?.ip || ingress?.hostname;
+  if (!host) return undefined;
+  const port = http?.port ?? 80;
+  return `http://${hostPart(host)}${port === 80 ? '' : `:${port}`}`;
+}
+
+/** The line for the step summary: the login command with the password elided. */
+export function loginCommand(url: string, username: string): string {
+  const parsed = new URL(url);
+  return `sky api login -e ${parsed.protocol}//${encodeURIComponent(username)}:***@${parsed.host}`;
+}
+
+/** Waits for the controller Service's address (helm 4's --wait does not) and returns the server URL. */
+export async function discoverServerUrl(
+  kubectl: Kubectl,
+  target: EndpointTarget,
+  deadline: Deadline,
+  options: PollOptions = {},
+): Promise<string> {
+  const name = controllerServiceName(target.release);
+  let nodes: NodeObject[] | undefined;
+  for (let poll = 0; ; poll++) {
+    const service = await kubectl.getJson<ServiceObject>('service', name, target.namespace);
+    if (service?.spec?.type === 'NodePort') nodes ??= await kubectl.list<NodeObject>('nodes');
+    const url = service ? serverUrlFromService(service, nodes ?? []) : undefined;
+    if (url) return url;
+    if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
+    if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
+      await printDiagnostics(kubectl, target.release, target.namespace);
+      const waited = Math.round(deadline.totalMs / 1000);
+      throw new ActionError(
+        service
+          ? `Service ${name} got no ${service.spec?.type === 'NodePort' ? 'node address' : 'LoadBalancer address'} within ${waited}s`
+          : `Service ${name} does not exist in ${target.namespace} after ${waited}s`,
+        {
+          hint:
+            `Check \`kubectl describe service ${name} -n ${target.namespace}\`: on GKE a LoadBalancer takes 1-2 minutes and ` +
+            "needs forwarding-rule quota; raise 'timeout', or use service-type NodePort where no load balancer exists",
+        },
+      );
+    }
+    await sleep(options.pollMs ?? 5000);
+  }
+}
+
+/** Polls `GET /api/health` with basic auth until the server says `healthy`. */
+export async function waitForHealth(
+  url: string,
+  auth: { username: string; password: string | undefined },
+  deadline: Deadline,
+  options: PollOptions & { kubectl?: Kubectl; target?: EndpointTarget } = {},
+): Promise<ServerHealth> {
+  const handlers =
+    auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
+  const client = new HttpClient('skyha-action', handlers, { socketTimeout: 10_000, allowRetries: false });
+  let rejected = 0;
+  let last = 'no answer yet';
+  try {
+    for (;;) {
+      const answer = await healthOnce(client, `${url}/api/health`);
+      if (answer.kind === 'healthy') return { url, ...answer.health };
+      if (answer.kind === 'unauthorized') {
+        if (auth.password === undefined) {
+          core.warning(
+            'The server asks for credentials and no web-password was given: its health was not checked',
+          );
+          return { url, version: undefined, apiVersion: undefined, commit: undefined };
+        }
+        // A changed password reaches ingress-nginx a moment after the rollout: a few 401s in a row are final.
+        if (++rejected >= 3) {
+          throw new ActionError(`The server at ${url} rejects the web-username/web-password credentials`, {
+            hint: 'Check that web-password is the password of the deployed auth, or that auth-secret holds a matching htpasswd line',
+          });
+        }
+      } else rejected = 0;
+      last = answer.detail;
+      if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
+        if (options.kubectl && options.target) {
+          await printDiagnostics(options.kubectl, options.target.release, options.target.namespace);
+        }
+        throw new ActionError(
+          `The server at ${url} was not healthy within ${Math.round(deadline.totalMs / 1000)}s (last: ${last})`,
+          {
+            hint: 'The pod status, events and server logs above show why; fix the cause and rerun (the disk keeps its state)',
+          },
+        );
+      }
+      await sleep(options.pollMs ?? 5000);
+    }
+  } finally {
+    client.dispose();
+  }
+}
+
+type HealthAnswer =
+  | { kind: 'healthy'; health: Omit<ServerHealth, 'url'> }
+  | { kind: 'unauthorized'; detail: string }
+  | { kind: 'waiting'; detail: string };
+
+async function healthOnce(client: HttpClient, url: string): Promise<HealthAnswer> {
+  let status: number;
+  let body: string;
+  try {
+    const response = await client.get(url, { accept: 'application/json' });
+    status = response.message.statusCode ?? 0;
+    body = await response.readBody();
+  } catch (error) {
+    return { kind: 'waiting', detail: error instanceof Error ? error.message : String(error) };
+  }
+  if (status === 401) return { kind: 'unauthorized', detail: 'HTTP 401' };
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return { kind: 'waiting', detail: `HTTP ${status}${status === 200 ? ' without JSON' : ''}` };
+  }
+  if (status !== 200) return { kind: 'waiting', detail: `HTTP ${status}, status ${String(parsed.status)}` };
+  if (parsed.status === 'needs_auth') return { kind: 'unauthorized', detail: 'status needs_auth' };
+  if (parsed.status !== 'healthy') return { kind: 'waiting', detail: `status ${String(parsed.status)}` };
+  const text = (v: unknown): string | undefined =>
+    typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  return {
+    kind: 'healthy',
+    health: {
+      version: text(parsed.version),
+      apiVersion: text(parsed.api_version),
+      commit: text(parsed.commit),
+    },
+  };
+}
+
+function nodeAddress(nodes: NodeObject[]): string | undefined {
+  for (const type of ['ExternalIP', 'InternalIP']) {
+    for (const node of nodes) {
+      const found = node.status?.addresses?.find((a) => a.type === type && a.address);
+      if (found?.address) return found.address;
+    }
+  }
+  return undefined;
+}
+
+function hostPart(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
