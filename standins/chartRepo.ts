@@ -11,22 +11,71 @@ import type { RecordedRequest } from './kubernetes/index.js';
 
 const run = promisify(execFile);
 
+/** The newest generation of the mimic chart; older ones are derived from it (see withoutExistingClaim). */
 export const chartSource = fileURLToPath(new URL('./chart/skypilot-nightly', import.meta.url));
+const storageBeforeExistingClaim = fileURLToPath(
+  new URL('./chart/storage-before-existingClaim.tpl', import.meta.url),
+);
+
+/** One chart version the repository serves. */
+export interface ServedChart {
+  name: 'skypilot-nightly' | 'skypilot';
+  version: string;
+  appVersion: string;
+  /** Charts from skypilot-org/skypilot PR #10085/#10086 on: `storage.existingClaim`, `storage.enabled` false. */
+  existingClaim: boolean;
+}
+
+/** Oldest first within a name; the newest nightly has existingClaim, so an unpinned `--devel` install gets it. */
+export const servedCharts: readonly ServedChart[] = [
+  {
+    name: 'skypilot-nightly',
+    version: '1.0.0-dev.20250101',
+    appVersion: '1.0.0.dev20250101',
+    existingClaim: false,
+  },
+  {
+    name: 'skypilot-nightly',
+    version: '1.0.0-dev.20250218',
+    appVersion: '1.0.0.dev20250218',
+    existingClaim: false,
+  },
+  {
+    name: 'skypilot-nightly',
+    version: '1.0.0-dev.20261130',
+    appVersion: '1.0.0.dev20261130',
+    existingClaim: true,
+  },
+  { name: 'skypilot', version: '0.9.0', appVersion: '0.9.0', existingClaim: false },
+  { name: 'skypilot', version: '0.11.0', appVersion: '0.11.0', existingClaim: true },
+];
 
 export interface ChartRepo {
   url: string;
   requests: RecordedRequest[];
-  /** The chart versions served, by chart name (newest last). */
+  /** The chart versions served, by chart name (oldest first, newest last). */
   charts: Record<string, string[]>;
+  /** Every served version with what it supports, so a test can pick a generation. */
+  served: readonly ServedChart[];
   close(): Promise<void>;
 }
 
-/** The charts the repository serves: the nightly (newest and one older pre-release) and a stable `skypilot`. */
-const releases = [
-  { name: 'skypilot-nightly', version: '1.0.0-dev.20250101', appVersion: '1.0.0.dev20250101' },
-  { name: 'skypilot-nightly', version: null, appVersion: null },
-  { name: 'skypilot', version: '0.9.0', appVersion: '0.9.0' },
-];
+/** The newest version of a chart with (or without) `storage.existingClaim`. */
+export function newestChart(name: ServedChart['name'], existingClaim: boolean): ServedChart {
+  const found = servedCharts.filter((c) => c.name === name && c.existingClaim === existingClaim).at(-1);
+  if (!found) throw new Error(`the chart repository serves no ${name} with existingClaim=${existingClaim}`);
+  return found;
+}
+
+/** Turns a copy of the chart into the generation before PR #10086: no existingClaim, storage on by default. */
+function withoutExistingClaim(dir: string): void {
+  fs.copyFileSync(storageBeforeExistingClaim, path.join(dir, 'templates', '_storage.tpl'));
+  const valuesFile = path.join(dir, 'values.yaml');
+  const values = YAML.parseDocument(fs.readFileSync(valuesFile, 'utf8'));
+  values.deleteIn(['storage', 'existingClaim']);
+  values.setIn(['storage', 'enabled'], true);
+  fs.writeFileSync(valuesFile, values.toString());
+}
 
 /**
  * A Helm chart repository over HTTP on 127.0.0.1 (like helm.skypilot.co): `helm package` builds the test
@@ -69,20 +118,21 @@ export async function startChartRepo(helmBinary: string): Promise<ChartRepo> {
     // helm must not touch the user's own repositories or cache.
     const env = { ...process.env, HELM_CONFIG_HOME: root, HELM_CACHE_HOME: root, HELM_DATA_HOME: root };
     const charts: Record<string, string[]> = {};
-    for (const [i, release] of releases.entries()) {
+    for (const [i, release] of servedCharts.entries()) {
       const dir = path.join(root, `src-${i}`, release.name);
       fs.cpSync(chartSource, dir, { recursive: true });
       const chartFile = path.join(dir, 'Chart.yaml');
-      const chart = YAML.parse(fs.readFileSync(chartFile, 'utf8')) as Record<string, unknown>;
-      chart.name = release.name;
-      if (release.version) chart.version = release.version;
-      if (release.appVersion) chart.appVersion = release.appVersion;
-      fs.writeFileSync(chartFile, YAML.stringify(chart));
+      const chart = YAML.parseDocument(fs.readFileSync(chartFile, 'utf8'));
+      chart.set('name', release.name);
+      chart.set('version', release.version);
+      chart.set('appVersion', release.appVersion);
+      fs.writeFileSync(chartFile, chart.toString());
+      if (!release.existingClaim) withoutExistingClaim(dir);
       await run(helmBinary, ['package', dir, '--destination', served], { env });
-      (charts[release.name] ??= []).push(String(chart.version));
+      (charts[release.name] ??= []).push(release.version);
     }
     await run(helmBinary, ['repo', 'index', served, '--url', url], { env });
-    return { url, requests, charts, close };
+    return { url, requests, charts, served: servedCharts, close };
   } catch (error) {
     await close();
     throw error;

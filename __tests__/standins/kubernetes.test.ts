@@ -602,7 +602,8 @@ for (const flavour of helmFlavours()) {
         '--values',
         path.join(dir, 'auth-values.yaml'),
         '--set',
-        'storage.storageClassName=sky-pv,storage.volumeName=sky-state,storage.size=10Gi',
+        // Newer charts default storage.enabled to false (skypilot-org/skypilot PR #10086): set it, as the action does.
+        'storage.enabled=true,storage.storageClassName=sky-pv,storage.volumeName=sky-state,storage.size=10Gi',
       ];
       await helm(...install);
       const pvc = kube.get('v1', 'PersistentVolumeClaim', 'skypilot', 'skypilot-state');
@@ -625,7 +626,8 @@ for (const flavour of helmFlavours()) {
       assert.equal(status.version, 2);
       assert.equal(field(status, 'info.status'), 'deployed');
       const listed = JSON.parse(await helm('list', '--namespace', 'skypilot', '-o', 'json')) as Obj[];
-      assert.equal(listed[0]?.chart, 'skypilot-nightly-1.0.0-dev.20250218');
+      const newest = repo.charts['skypilot-nightly']?.at(-1);
+      assert.equal(listed[0]?.chart, `skypilot-nightly-${newest}`);
       const values = JSON.parse(
         await helm('get', 'values', 'skypilot', '--namespace', 'skypilot', '-o', 'json'),
       ) as Obj;
@@ -634,7 +636,7 @@ for (const flavour of helmFlavours()) {
         await kubectl('get', 'pods', '-n', 'skypilot', '-l', 'app=skypilot-api', '-o', 'json'),
       ) as Obj;
       assert.equal((pods.items as Obj[]).length, 1);
-      assert.ok(repo.requests.some((r) => r.path === '/skypilot-nightly-1.0.0-dev.20250218.tgz'));
+      assert.ok(repo.requests.some((r) => r.path === `/skypilot-nightly-${newest}.tgz`));
     });
 
     test('health at the LoadBalancer address: 401 without auth, healthy with the password', async () => {

@@ -12,6 +12,7 @@ import {
   uidOf,
   type Controller,
 } from './controllerKit.js';
+import { jobController } from './jobs.js';
 import { volumeBinder } from './volumes.js';
 
 /** Deletes objects whose owners are all gone, whose namespace is gone, or whose finalizers have all been removed. */
@@ -270,7 +271,7 @@ function hashNumber(text: string): number {
   return createHash('sha256').update(text).digest().readInt32LE(0);
 }
 
-/** StatefulSets, DaemonSets and Jobs report done, so helm --wait has nothing to wait for. */
+/** StatefulSets and DaemonSets report done, so helm --wait has nothing to wait for. */
 const workloadStatusController: Controller = (cluster) => {
   let changed = false;
   for (const sts of cluster.store.list(T.statefulSet)) {
@@ -300,17 +301,6 @@ const workloadStatusController: Controller = (cluster) => {
       numberMisscheduled: 0,
     };
     changed = save(cluster, T.daemonSet, ds) || changed;
-  }
-  for (const job of cluster.store.list(T.job)) {
-    if (rec(job.status).completionTime) continue;
-    const stamp = now();
-    job.status = {
-      startTime: stamp,
-      completionTime: stamp,
-      succeeded: 1,
-      conditions: [{ type: 'Complete', status: 'True', lastProbeTime: stamp, lastTransitionTime: stamp }],
-    };
-    changed = save(cluster, T.job, job) || changed;
   }
   return changed;
 };
@@ -394,6 +384,7 @@ const controllers: Controller[] = [
   replicaSetController,
   podController,
   workloadStatusController,
+  jobController,
   volumeBinder,
   serviceController,
   ingressStatusController,
