@@ -1,0 +1,108 @@
+import { ActionError } from '../errors.js';
+
+/** The `Status` body an API server answers a failed call with (metav1.Status). */
+export interface KubeStatus {
+  code: number;
+  /** NotFound, AlreadyExists, Conflict, Invalid, Forbidden, Unauthorized, Expired, ... ('' when the body was no Status). */
+  reason: string;
+  message: string;
+  details: Record<string, unknown> | undefined;
+}
+
+/** The API server refused a call: its own code, reason and message, kept for callers to tell apart. */
+export class KubeApiError extends ActionError {
+  readonly status: number;
+  readonly reason: string;
+  readonly details: Record<string, unknown> | undefined;
+  /** The server's own message, e.g. `persistentvolumes "pv" not found`. */
+  readonly serverMessage: string;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    status: KubeStatus,
+  ) {
+    super(
+      `${method} ${path} failed with ${status.code}${status.reason ? ` ${status.reason}` : ''}: ${status.message}`,
+      {
+        hint: hintFor(status),
+      },
+    );
+    this.name = 'KubeApiError';
+    this.status = status.code;
+    this.reason = status.reason;
+    this.details = status.details;
+    this.serverMessage = status.message;
+  }
+}
+
+/** A call that could not finish inside its budget; names the call and that it ran out of time. */
+export class KubeTimeoutError extends ActionError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly budgetMs: number,
+    what = `${method} ${path}`,
+  ) {
+    super(`${what} ran out of time (${Math.round(budgetMs)} ms left for it)`, {
+      hint: "Raise the 'timeout' input if the cluster is slow but healthy",
+    });
+    this.name = 'KubeTimeoutError';
+  }
+}
+
+/** The server could not be reached or dropped the connection (no HTTP answer at all). */
+export class KubeConnectionError extends ActionError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly server: string,
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`${method} ${path} could not reach ${server}${code ? ` (${code})` : ''}`, {
+      cause,
+      hint: 'Check that the cluster is running and that the kubeconfig points at it (server, CA, proxy)',
+    });
+    this.name = 'KubeConnectionError';
+  }
+}
+
+export function isKubeReason(error: unknown, reason: string): boolean {
+  return error instanceof KubeApiError && error.reason === reason;
+}
+
+/** Builds the Status from an error response; a body that is no Status (a proxy's page) keeps its first line. */
+export function statusFromBody(code: number, text: string): KubeStatus {
+  try {
+    const body = JSON.parse(text) as Partial<Record<keyof KubeStatus | 'kind', unknown>>;
+    if (body && body.kind === 'Status') {
+      return {
+        code: typeof body.code === 'number' ? body.code : code,
+        reason: typeof body.reason === 'string' ? body.reason : '',
+        message: typeof body.message === 'string' ? body.message : '',
+        details:
+          typeof body.details === 'object' && body.details
+            ? (body.details as Record<string, unknown>)
+            : undefined,
+      };
+    }
+  } catch {
+    // not JSON: fall through to the text itself
+  }
+  const first = text.trim().split('\n')[0]?.slice(0, 300) ?? '';
+  return { code, reason: '', message: first || `HTTP ${code}`, details: undefined };
+}
+
+function hintFor(status: KubeStatus): string | undefined {
+  switch (status.reason) {
+    case 'Unauthorized':
+      return 'The cluster did not accept the kubeconfig credentials: refresh them (gcloud container clusters get-credentials)';
+    case 'Forbidden':
+      return 'The kubeconfig user lacks a permission (RBAC) the action needs: grant it or use an account that has it';
+    case 'Conflict':
+      return 'Another client changed the object meanwhile: rerun to act on its current state';
+    default:
+      return undefined;
+  }
+}
