@@ -74,7 +74,8 @@ function tunnelThrough(agent: https.Agent, proxy: URL, tlsOptions: tls.Connectio
       answered = true;
       answer(err, socket);
     };
-    const target = `${options.host ?? options.hostname}:${options.port ?? 443}`;
+    const host = String(options.host ?? options.hostname ?? 'localhost');
+    const target = `${host}:${options.port ?? 443}`;
     const request = http.request({
       host: proxy.hostname,
       port: proxy.port || 80,
@@ -89,9 +90,9 @@ function tunnelThrough(agent: https.Agent, proxy: URL, tlsOptions: tls.Connectio
           new Error(`the proxy ${proxy.host} answered CONNECT ${target} with ${response.statusCode}`),
         );
       }
-      const servername =
-        tlsOptions.servername ?? (net.isIP(String(options.host)) ? undefined : String(options.host));
-      const secure = tls.connect({ ...tlsOptions, socket, ...(servername ? { servername } : {}) });
+      const servername = tlsOptions.servername ?? (net.isIP(host) ? undefined : host);
+      // host: the name the certificate is checked against when no tls-server-name overrides it.
+      const secure = tls.connect({ ...tlsOptions, socket, host, ...(servername ? { servername } : {}) });
       secure.once('secureConnect', () => callback(null, secure));
       secure.once('error', (error) => callback(error));
     });
