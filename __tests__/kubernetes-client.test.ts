@@ -668,13 +668,16 @@ printf '{"apiVersion":"${apiVersion}","kind":"ExecCredential","status":{"token":
       assert.match((notFound as ActionError).hint ?? '', /gke-gcloud-auth-plugin/);
     });
 
-    test('proxy-url: requests to an https server go through an HTTP CONNECT tunnel', async (t) => {
+    /** An HTTP CONNECT proxy that records its tunnels and resolves kubernetes.standin to 127.0.0.1. */
+    async function connectProxy(t: {
+      after: (fn: () => void) => void;
+    }): Promise<{ url: string; tunnels: string[] }> {
       const tunnels: string[] = [];
       const proxy = http.createServer();
       proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
         tunnels.push(req.url ?? '');
         const [host, port] = (req.url ?? '').split(':');
-        const upstream = net.connect(Number(port), host, () => {
+        const upstream = net.connect(Number(port), host === 'kubernetes.standin' ? '127.0.0.1' : host, () => {
           socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
           upstream.write(head);
           upstream.pipe(socket);
@@ -688,18 +691,52 @@ printf '{"apiVersion":"${apiVersion}","kind":"ExecCredential","status":{"token":
         proxy.closeAllConnections();
         proxy.close();
       });
-      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, tunnels };
+    }
+
+    test('proxy-url: requests to an https server go through an HTTP CONNECT tunnel', async (t) => {
+      const proxy = await connectProxy(t);
       const file = writeKubeconfig(
         dir,
-        { server: tls.url, 'certificate-authority-data': ca(), 'proxy-url': proxyUrl },
+        { server: tls.url, 'certificate-authority-data': ca(), 'proxy-url': proxy.url },
         { token: 'static-token' },
         'proxied',
       );
       const client = KubernetesClient.fromKubeconfig({ path: file }, { budget: budget() });
       assert.ok(await client.get('v1', 'Namespace', 'default'));
       assert.equal(await client.get('v1', 'Namespace', 'not-there'), undefined);
-      assert.deepEqual(tunnels, [new URL(tls.url).host], 'one tunnel, kept alive for both requests');
+      assert.deepEqual(proxy.tunnels, [new URL(tls.url).host], 'one tunnel, kept alive for both requests');
       client.close();
+    });
+
+    test('HTTPS_PROXY is used as kubectl uses it, and NO_PROXY bypasses it', async (t) => {
+      const proxy = await connectProxy(t);
+      const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+      t.after(() => {
+        for (const [key, value] of Object.entries(saved)) {
+          if (value === undefined) Reflect.deleteProperty(process.env, key);
+          else process.env[key] = value;
+        }
+      });
+      const server = `https://kubernetes.standin:${new URL(tls.url).port}`;
+      const file = writeKubeconfig(
+        dir,
+        { server, 'certificate-authority-data': ca() },
+        { token: 'static-token' },
+        'env-proxy',
+      );
+      process.env.HTTPS_PROXY = proxy.url;
+      delete process.env.NO_PROXY;
+      const proxied = KubernetesClient.fromKubeconfig({ path: file }, { budget: budget() });
+      assert.ok(await proxied.get('v1', 'Namespace', 'default'), 'the name resolves only through the proxy');
+      assert.deepEqual(proxy.tunnels, [`kubernetes.standin:${new URL(tls.url).port}`]);
+      proxied.close();
+      process.env.NO_PROXY = 'example.org,.standin';
+      const bypassed = KubernetesClient.fromKubeconfig({ path: file }, { budget: budget() });
+      const error = await rejection(bypassed.get('v1', 'Namespace', 'default'));
+      assert.ok(error instanceof KubeConnectionError, 'without the proxy the name does not resolve');
+      assert.equal(proxy.tunnels.length, 1);
+      bypassed.close();
     });
   },
 );
