@@ -13,6 +13,7 @@ import { kindInfo, resourcePath } from '../src/clients/kinds.js';
 import { loadKubeconfig } from '../src/clients/kubeconfig.js';
 import {
   isKubeReason,
+  isTransientKubeError,
   KubeApiError,
   KubeConnectionError,
   KubernetesClient,
@@ -416,10 +417,14 @@ test('a request the server never answers is aborted when its budget runs out, na
     { path: writeKubeconfig(tmp(), { server: url }) },
     { budget: new Deadline(60_000), requestTimeoutMs: 200 },
   );
-  assert.ok(
-    (await rejection(capped.get('v1', 'Node', 'n'))) instanceof KubeTimeoutError,
-    'the per-request cap too',
+  const cappedError = await rejection(capped.get('v1', 'Node', 'n'));
+  assert.ok(cappedError instanceof KubeTimeoutError, 'the per-request cap too');
+  assert.match(
+    cappedError.message,
+    /^GET \/api\/v1\/nodes\/n got no answer within the 200 ms request timeout/,
   );
+  assert.ok(isTransientKubeError(cappedError), 'a hung request is worth another try');
+  assert.ok(!isTransientKubeError(error), 'the run being out of time is not');
   client.close();
   capped.close();
 });

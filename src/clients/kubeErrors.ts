@@ -43,10 +43,15 @@ export class KubeTimeoutError extends ActionError {
     readonly path: string,
     readonly budgetMs: number,
     what = `${method} ${path}`,
+    /** True when the per-request cap, not the run's budget, ended it. */
+    readonly requestTimeout = false,
   ) {
-    super(`${what} ran out of time (${Math.round(budgetMs)} ms left for it)`, {
-      hint: "Raise the 'timeout' input if the cluster is slow but healthy",
-    });
+    super(
+      requestTimeout
+        ? `${what} got no answer within the ${duration(budgetMs)} request timeout`
+        : `${what} ran out of time (${duration(budgetMs)} left for it)`,
+      { hint: "Raise the 'timeout' input if the cluster is slow but healthy" },
+    );
     this.name = 'KubeTimeoutError';
   }
 }
@@ -72,6 +77,13 @@ export function isKubeReason(error: unknown, reason: string): boolean {
   return error instanceof KubeApiError && error.reason === reason;
 }
 
+/** Worth another try (src/retry.ts isTransient): no answer at all, too many requests, or a server-side hiccup. */
+export function isTransientKubeError(error: unknown): boolean {
+  if (error instanceof KubeConnectionError) return true;
+  if (error instanceof KubeTimeoutError) return error.requestTimeout;
+  return error instanceof KubeApiError && [429, 500, 502, 503, 504].includes(error.status);
+}
+
 /** Builds the Status from an error response; a body that is no Status (a proxy's page) keeps its first line. */
 export function statusFromBody(code: number, text: string): KubeStatus {
   try {
@@ -92,6 +104,10 @@ export function statusFromBody(code: number, text: string): KubeStatus {
   }
   const first = text.trim().split('\n')[0]?.slice(0, 300) ?? '';
   return { code, reason: '', message: first || `HTTP ${code}`, details: undefined };
+}
+
+function duration(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function hintFor(status: KubeStatus): string | undefined {

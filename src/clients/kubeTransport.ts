@@ -155,7 +155,10 @@ export class KubeTransport {
       const req = send({ ...target, method: request.method, headers, agent: route.agent });
       const timer = setTimeout(() => {
         if (streamingOk) finish(() => resolve({ status: 200, text: '', deadline: true }));
-        else finish(() => reject(new KubeTimeoutError(request.method, request.path, limit)));
+        else {
+          const capped = limit < remaining;
+          finish(() => reject(new KubeTimeoutError(request.method, request.path, limit, undefined, capped)));
+        }
         req.destroy();
       }, limit);
       req.on('error', (error) => {

@@ -6,7 +6,13 @@ import { KubeTransport, type Budget, type KubeRequest, type TransportOptions } f
 import { watchUntil, type WatchEvent, type WatchOutcome } from './kubeWatch.js';
 
 export type { Budget } from './kubeTransport.js';
-export { KubeApiError, KubeConnectionError, KubeTimeoutError, isKubeReason } from './kubeErrors.js';
+export {
+  KubeApiError,
+  KubeConnectionError,
+  KubeTimeoutError,
+  isKubeReason,
+  isTransientKubeError,
+} from './kubeErrors.js';
 export type { WatchEvent, WatchOutcome } from './kubeWatch.js';
 
 /** The parts of a Kubernetes object every caller reads; the rest stays untyped JSON. */
