@@ -9,9 +9,11 @@ import { IngressSimulator } from './ingress.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
 import { ApiRouter, type RecordedRequest } from './server.js';
+import { startTlsListener, type TlsListener, type TlsListenerOptions } from './tls.js';
 
 export type { KubeStandInOptions } from './options.js';
 export type { RecordedRequest } from './server.js';
+export type { TlsListener, TlsListenerOptions } from './tls.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */
@@ -36,6 +38,8 @@ export interface KubeStandIn {
   configure(options: Partial<KubeStandInOptions>): Promise<void>;
   /** host:port addresses where the simulated ingress answers now. */
   ingressAddresses(): string[];
+  /** Also serves the same cluster over TLS, authenticating clients as a real API server does (see tls.ts). */
+  listenTls(options: TlsListenerOptions): Promise<TlsListener>;
   close(): Promise<void>;
 }
 
@@ -55,13 +59,15 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
   const ingress = new IngressSimulator(cluster);
   seedCluster(cluster);
   const router = new ApiRouter(cluster, () => ingress.sync());
-  const server = http.createServer((req, res) => {
+  const handle: http.RequestListener = (req, res) => {
     router.handle(req, res).catch((error: unknown) => {
       console.error('kubernetes stand-in: request failed:', error);
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const server = http.createServer(handle);
+  const tlsListeners: TlsListener[] = [];
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -112,8 +118,14 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       await ingress.sync();
     },
     ingressAddresses: () => ingress.addresses(),
+    async listenTls(tlsOptions: TlsListenerOptions): Promise<TlsListener> {
+      const listener = await startTlsListener(handle, tlsOptions);
+      tlsListeners.push(listener);
+      return listener;
+    },
     async close(): Promise<void> {
       for (const stream of router.watchStreams) stream.end();
+      await Promise.all(tlsListeners.map((l) => l.close()));
       await ingress.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
