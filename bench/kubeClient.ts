@@ -20,7 +20,7 @@ import { startKubeStandIn, type KubeStandIn } from '../standins/kubernetes/index
 import { startLatencyProxy, type LatencyProxy } from '../standins/latency.js';
 import { readHelmRelease } from '../src/clients/helmStorage.js';
 import { KubernetesClient } from '../src/clients/kubernetes.js';
-import { Deadline } from '../src/deadline.js';
+import { Deadline } from '../src/lib/deadline.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -26,7 +26,7 @@ import {
   type ObservedDisk,
 } from './steps/disk.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
-import { applyHelmRelease, observeRelease, planHelmRelease } from './steps/helmRelease.js';
+import { applyHelmRelease, mergeValues, observeRelease, planHelmRelease } from './steps/helmRelease.js';
 import {
   applyPersistentVolumePlan,
   observePersistentVolume,
@@ -181,7 +181,12 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   core.setOutput('pv-created', String(pv.created));
 
   // No cloud credentials: the drill proves the state comes back, it launches nothing.
-  const target = { ...release, storage: { ...pv.claimFit, volumeName: pv.name }, auth: config.auth };
+  const target = {
+    ...release,
+    values: mergeValues(release.values, drillIngressValues(names)),
+    storage: { ...pv.claimFit, volumeName: pv.name },
+    auth: config.auth,
+  };
   const observation = { ...(await observeRelease(helm, release)), authSecretExists: undefined };
   const deployed = await applyHelmRelease(helm, target, planHelmRelease(target, observation), {
     deadline,
@@ -201,6 +206,24 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   report.notes.push(
     `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
   );
+}
+
+/**
+ * The drill's own IngressClass and controller class, so a drill beside production in one cluster owns none of
+ * production's objects (helm refuses an IngressClass another release owns) and production's ingress never
+ * serves the drill. Named after the drill's namespace, which is this run's.
+ */
+function drillIngressValues(names: DrillNames): Record<string, unknown> {
+  const className = names.namespace;
+  return {
+    ingress: { ingressClassName: className },
+    'ingress-nginx': {
+      controller: {
+        ingressClass: className,
+        ingressClassResource: { name: className, controllerValue: `skyha-action.io/${className}` },
+      },
+    },
+  };
 }
 
 function useOf(disk: ObservedDisk): DiskPlan {

@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 import type { Budget, KubeObject, KubernetesClient } from './kubernetes.js';
 
 /** Where helm keeps release records (HELM_DRIVER): Secrets by default in helm 3 and 4, or ConfigMaps. */

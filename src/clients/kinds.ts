@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 
 /** Where a kind lives in the REST API: a static table, so no call pays a discovery round trip. */
 export interface KindInfo {

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 // The proxy module alone: the package root also loads undici (~1 MB, ~60 ms of start-up).
 import { getProxyUrl } from '@actions/http-client/lib/proxy';
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 import type { KubeCluster } from './kubeconfig.js';
 
 /** How requests reach the server: one keep-alive agent, and the proxy (if any) to send them through. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 import type { ExecPlugin, KubeCluster, KubeUser } from './kubeconfig.js';
 
 /** What a request carries to authenticate: a header and/or a client certificate. */

@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 
 /** The `Status` body an API server answers a failed call with (metav1.Status). */
 export interface KubeStatus {

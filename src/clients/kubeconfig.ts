@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 
 /** The cluster half of the current context: where to connect and how to trust it. */
 export interface KubeCluster {

@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js';
+import { ActionError } from '../lib/errors.js';
 import { kindInfo, resourcePath } from './kinds.js';
 import { loadKubeconfig, type KubeconfigSource, type KubeContext } from './kubeconfig.js';
 import { KubeApiError, KubeTimeoutError, statusFromBody } from './kubeErrors.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { helmFlavours, realBinaries, type RealBinaries } from '../standins/binaries.js';
-import { newestChart, servedCharts, startChartRepo, type ChartRepo } from '../standins/chartRepo.js';
-import { startKubeStandIn, type KubeStandIn } from '../standins/kubernetes/index.js';
+import { helmFlavours, realBinaries, type RealBinaries } from '../../standins/binaries.js';
+import { newestChart, servedCharts, startChartRepo, type ChartRepo } from '../../standins/chartRepo.js';
+import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import {
   HelmRunner,
   chartArgs,
@@ -16,7 +16,7 @@ import {
   setArgs,
   type ChartRef,
   type Manifest,
-} from './support/helmChart.js';
+} from '../support/helmChart.js';
 
 const auth = 'ingress.authCredentials=admin:$apr1$salt$hash';
 const storageOn = 'storage.enabled=true';

@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { helmFlavours, realBinaries, type RealBinaries } from '../standins/binaries.js';
-import { chartSource, startChartRepo, type ChartRepo } from '../standins/chartRepo.js';
-import { startKubeStandIn, type KubeStandIn } from '../standins/kubernetes/index.js';
+import { helmFlavours, realBinaries, type RealBinaries } from '../../standins/binaries.js';
+import { chartSource, startChartRepo, type ChartRepo } from '../../standins/chartRepo.js';
+import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import {
   decodeReleaseRecord,
   helmDriver,
@@ -17,11 +17,11 @@ import {
   releaseMetadata,
   type HelmDriver,
   type StoredRelease,
-} from '../src/clients/helmStorage.js';
-import { KubernetesClient } from '../src/clients/kubernetes.js';
-import { Deadline } from '../src/deadline.js';
-import { ActionError } from '../src/errors.js';
-import { toolEnv } from './support/clients.js';
+} from '../../src/clients/helmStorage.js';
+import { KubernetesClient } from '../../src/clients/kubernetes.js';
+import { Deadline } from '../../src/lib/deadline.js';
+import { ActionError } from '../../src/lib/errors.js';
+import { toolEnv } from '../support/clients.js';
 
 const run = promisify(execFile);
 
@@ -186,9 +186,14 @@ for (const flavour of helmFlavours()) {
       await helm(upgrade(release, namespace, [chartWithHook(dir)]));
       const stored = await compare(release, namespace);
       assert.equal(stored.revision, 3);
+      // The chart's own hooks (the admission webhook Jobs) are stored beside the marker.
       assert.deepEqual(
-        stored.hooks.map((h) => [h.kind, h.name, h.events]),
+        stored.hooks.filter((h) => h.kind === 'ConfigMap').map((h) => [h.kind, h.name, h.events]),
         [['ConfigMap', `${release}-upgrade-marker`, ['pre-install', 'pre-upgrade']]],
+      );
+      assert.ok(
+        stored.hooks.some((h) => h.kind === 'Job'),
+        'the subchart admission Jobs are hooks too',
       );
     });
 
@@ -226,8 +231,13 @@ for (const flavour of helmFlavours()) {
 
     test('HELM_DRIVER=configmap: records in ConfigMaps read the same', async () => {
       const ns = 'skypilot-cm';
-      await helm(upgrade('sky-cm', ns, [...fromRepo('1.0.0-dev.20250101')]), 'configmap');
-      await helm(upgrade('sky-cm', ns, [...fromRepo(), '--set', 'ingress.authCredentials=u:y']), 'configmap');
+      // A second release in the cluster: without its own ingress controller, it owns no IngressClass of the first.
+      const noIngress = ['--set', 'ingress-nginx.enabled=false'];
+      await helm(upgrade('sky-cm', ns, [...fromRepo('1.0.0-dev.20250101'), ...noIngress]), 'configmap');
+      await helm(
+        upgrade('sky-cm', ns, [...fromRepo(), ...noIngress, '--set', 'ingress.authCredentials=u:y']),
+        'configmap',
+      );
       const stored = await compare('sky-cm', ns, 'configmap');
       assert.equal(stored.revision, 2);
       assert.equal(await readHelmRelease(client, 'sky-cm', ns, { driver: 'secret' }), undefined);

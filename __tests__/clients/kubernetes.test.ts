@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
-import { startKubeStandIn, type KubeStandIn, type TlsListener } from '../standins/kubernetes/index.js';
-import { makeTestPki, opensslAvailable, type TestPki } from '../standins/kubernetes/tls.js';
-import { kindInfo, resourcePath } from '../src/clients/kinds.js';
-import { loadKubeconfig } from '../src/clients/kubeconfig.js';
+import { startKubeStandIn, type KubeStandIn, type TlsListener } from '../../standins/kubernetes/index.js';
+import { makeTestPki, opensslAvailable, type TestPki } from '../../standins/kubernetes/tls.js';
+import { kindInfo, resourcePath } from '../../src/clients/kinds.js';
+import { loadKubeconfig } from '../../src/clients/kubeconfig.js';
 import {
   isKubeReason,
   isTransientKubeError,
@@ -20,9 +20,9 @@ import {
   KubeTimeoutError,
   type Budget,
   type KubeObject,
-} from '../src/clients/kubernetes.js';
-import { Deadline } from '../src/deadline.js';
-import { ActionError } from '../src/errors.js';
+} from '../../src/clients/kubernetes.js';
+import { Deadline } from '../../src/lib/deadline.js';
+import { ActionError } from '../../src/lib/errors.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-kclient-'));
 const budget = (): Budget => new Deadline(20_000);
