@@ -160,8 +160,11 @@ export class ApiRouter {
           return ok(toTable(type, [found], String(this.cluster.store.resourceVersion)));
         return ok(found);
       }
-      case 'PUT':
-        return ok(this.cluster.update(type, namespace, name, requireObject(body), sub, opts));
+      case 'PUT': {
+        const existed = this.cluster.store.get(type, namespace, name) !== undefined;
+        const result = this.cluster.update(type, namespace, name, requireObject(body), sub, opts);
+        return { status: existed ? 200 : 201, body: result };
+      }
       case 'PATCH': {
         const patchType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
         const existed = this.cluster.store.get(type, namespace, name) !== undefined;
