@@ -12,6 +12,7 @@ import {
   uidOf,
   type Controller,
 } from './controllerKit.js';
+import { replicaFailureOf, starveReplicaSet, starved } from './podless.js';
 import { volumeBinder } from './volumes.js';
 
 /** Deletes objects whose owners are all gone, whose namespace is gone, or whose finalizers have all been removed. */
@@ -146,6 +147,9 @@ const deploymentController: Controller = (cluster) => {
             },
       ]),
     };
+    const failure = replicaFailureOf(fresh);
+    if (failure)
+      (status.conditions as unknown[]).push({ ...failure, lastUpdateTime: failure.lastTransitionTime });
     if (replicas - ready > 0) status.unavailableReplicas = replicas - ready;
     if (ready === 0) {
       delete status.readyReplicas;
@@ -161,6 +165,10 @@ const deploymentController: Controller = (cluster) => {
 const replicaSetController: Controller = (cluster) => {
   let changed = false;
   for (const rs of cluster.store.list(T.replicaSet)) {
+    if (starved(cluster, rs)) {
+      changed = starveReplicaSet(cluster, rs) || changed;
+      continue;
+    }
     const ns = namespaceOf(rs)!;
     const spec = rec(rs.spec);
     const replicas = Number(spec.replicas ?? 1);

@@ -8,10 +8,12 @@ import { seedCluster } from './seed.js';
 import { IngressSimulator } from './ingress.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
+import type { InjectedFault, KubeFault } from './faults.js';
 import { ApiRouter, type RecordedRequest } from './server.js';
 
 export type { KubeStandInOptions } from './options.js';
 export type { RecordedRequest } from './server.js';
+export type { InjectedFault, KubeFault, RequestMatch } from './faults.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */
@@ -34,6 +36,11 @@ export interface KubeStandIn {
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void;
   /** Changes options mid-test (e.g. make health unhealthy, stop assigning addresses); re-runs controllers. */
   configure(options: Partial<KubeStandInOptions>): Promise<void>;
+  /**
+   * Arms a fault for matching API requests (by method, path, user agent; `times`, default 1): 'hang' reads
+   * the request and never answers until release() or close(); 'error' answers with a Status error.
+   */
+  inject(fault: KubeFault): InjectedFault;
   /** host:port addresses where the simulated ingress answers now. */
   ingressAddresses(): string[];
   close(): Promise<void>;
@@ -111,8 +118,10 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       cluster.reconcile();
       await ingress.sync();
     },
+    inject: (fault) => router.faults.inject(fault),
     ingressAddresses: () => ingress.addresses(),
     async close(): Promise<void> {
+      router.faults.closeAll();
       for (const stream of router.watchStreams) stream.end();
       await ingress.close();
       server.closeAllConnections();
