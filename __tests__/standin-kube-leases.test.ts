@@ -301,6 +301,8 @@ describe('kubernetes stand-in: Leases with real kubectl (create, replace, delete
       'jsonpath={.spec.holderIdentity}',
     );
     assert.equal(holder.stdout, 'run-2');
+    const table = await kubectl('get', 'lease', 'release-lock', '-n', 'locks');
+    assert.match(table.stdout, /^NAME\s+HOLDER\s+AGE\nrelease-lock\s+run-2\s+\d+s\n$/);
     const stale = await kubectl('replace', '-f', takeover);
     assert.equal(stale.code, 1);
     assert.equal(
