@@ -141,13 +141,22 @@ export function servesIngress(cluster: Cluster, controller: NginxController, ing
   return controller.watchWithoutClass;
 }
 
-/** The Ingresses (any namespace) a controller serves, oldest first: on equal host and path the oldest wins. */
+/**
+ * The Ingresses (any namespace) a controller serves, in ingress-nginx's order: oldest first, and on equal
+ * creation seconds "namespace/name" descending. The first to claim a host and path keeps it.
+ */
 export function ingressesServedBy(cluster: Cluster, controller: NginxController): KubeObject[] {
   const created = (o: KubeObject): string => String(rec(o.metadata).creationTimestamp ?? '');
+  const key = (o: KubeObject): string => `${namespaceOf(o) ?? ''}/${nameOf(o)}`;
   return cluster.store
     .list(T.ingress)
     .filter((ing) => servesIngress(cluster, controller, ing))
-    .sort((a, b) => created(a).localeCompare(created(b)) || nameOf(a).localeCompare(nameOf(b)));
+    .sort((a, b) => byteOrder(created(a), created(b)) || byteOrder(key(b), key(a)));
+}
+
+/** Go's string comparison (bytes), not the locale's. */
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
