@@ -404,7 +404,28 @@ describe('kubernetes stand-in: simulated ingress and load balancers', () => {
           'nginx.ingress.kubernetes.io/auth-secret': 'r-basic-auth',
         },
       },
-      spec: { ingressClassName: 'nginx', rules: [] },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: 'r-api-service', port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    kube.put({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'r-api-service', namespace },
+      spec: { selector: { app: 'r-api' }, ports: [{ name: 'http', port: 80, targetPort: 46580 }] },
     });
     kube.put({
       apiVersion: 'apps/v1',
@@ -421,7 +442,16 @@ describe('kubernetes stand-in: simulated ingress and load balancers', () => {
     kube.put({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'r-ingress-nginx-controller', namespace },
+      // The controller is found by the ingress-nginx subchart's labels, not by its name.
+      metadata: {
+        name: 'r-ingress-nginx-controller',
+        namespace,
+        labels: {
+          'app.kubernetes.io/name': 'ingress-nginx',
+          'app.kubernetes.io/component': 'controller',
+          'app.kubernetes.io/instance': 'r',
+        },
+      },
       spec: { type: serviceType, ports: [{ name: 'http', port: 80, ...(nodePort ? { nodePort } : {}) }] },
     });
   }

@@ -194,7 +194,16 @@ function controllerService(type: 'LoadBalancer' | 'NodePort'): Record<string, un
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'skypilot-ingress-nginx-controller', namespace: 'skypilot' },
+    metadata: {
+      name: 'skypilot-ingress-nginx-controller',
+      namespace: 'skypilot',
+      // The stand-in's ingress finds controllers by the subchart's labels, as ingress-nginx is deployed.
+      labels: {
+        'app.kubernetes.io/name': 'ingress-nginx',
+        'app.kubernetes.io/component': 'controller',
+        'app.kubernetes.io/instance': 'skypilot',
+      },
+    },
     spec: {
       type,
       selector: { app: 'ingress' },
@@ -330,6 +339,21 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
         metadata: { labels: { app: 'skypilot-api' } },
         spec: { containers: [{ name: 'api', image: 'skypilot:1' }] },
       },
+    },
+  });
+  kube.put({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'skypilot-api-service', namespace: 'skypilot' },
+    spec: { selector: { app: 'skypilot-api' }, ports: [{ port: 80, targetPort: 46580 }] },
+  });
+  kube.put({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'skypilot-ingress', namespace: 'skypilot' },
+    spec: {
+      ingressClassName: 'nginx',
+      defaultBackend: { service: { name: 'skypilot-api-service', port: { number: 80 } } },
     },
   });
   kube.put(controllerService('LoadBalancer'));

@@ -14,6 +14,7 @@ import { invalid } from './status.js';
 
 const storageClassType = findByResource('storage.k8s.io', 'v1', 'storageclasses')!;
 const serviceType = findByResource('', 'v1', 'services')!;
+const ingressClassType = findByResource('networking.k8s.io', 'v1', 'ingressclasses')!;
 
 /** Defaults the API server's admission and registry strategies fill in before storing. */
 export function admit(
@@ -87,6 +88,9 @@ export function admit(
     case 'Pod':
       if (!existing && !isRecord(obj.status)) obj.status = { phase: 'Pending' };
       break;
+    case 'Ingress':
+      if (!existing) admitIngressClass(cluster, obj);
+      break;
     case 'StorageClass':
       obj.reclaimPolicy = obj.reclaimPolicy ?? 'Delete';
       obj.volumeBindingMode = obj.volumeBindingMode ?? 'Immediate';
@@ -94,6 +98,19 @@ export function admit(
     default:
       break;
   }
+}
+
+/** The DefaultIngressClass admission plugin: a new Ingress without a class gets the newest default class. */
+function admitIngressClass(cluster: Cluster, obj: KubeObject): void {
+  const spec = isRecord(obj.spec) ? obj.spec : (obj.spec = {});
+  if (str(spec.ingressClassName) || rec(rec(obj.metadata).annotations)['kubernetes.io/ingress.class']) return;
+  const defaults = cluster.store
+    .list(ingressClassType)
+    .filter((c) => rec(rec(c.metadata).annotations)['ingressclass.kubernetes.io/is-default-class'] === 'true')
+    .sort((a, b) =>
+      String(rec(b.metadata).creationTimestamp).localeCompare(String(rec(a.metadata).creationTimestamp)),
+    );
+  if (defaults[0]) spec.ingressClassName = nameOf(defaults[0]);
 }
 
 export function defaultStorageClass(cluster: Cluster): string | undefined {

@@ -20,6 +20,8 @@ import {
 import { fieldSelector, labelSelector } from './selectors.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
 import { ObjectStore } from './store.js';
+import { decodeLease } from './leases.js';
+import { deletedStatus, storageKey, strategyOf } from './strategies.js';
 import { validate } from './validation.js';
 
 export interface WriteOptions {
@@ -105,13 +107,22 @@ export class Cluster {
     opts: WriteOptions = {},
   ): KubeObject {
     const existing = this.store.get(t, namespace, name);
-    if (!existing) throw notFound(this.target(t, name));
+    const strategy = strategyOf(t);
+    if (!existing && !(strategy.createOnUpdate && subresource === undefined))
+      throw notFound(this.target(t, name));
     const obj = this.checkBody(t, namespace, body);
     if (nameOf(obj) !== name)
       throw badRequest(
         `the name of the object (${nameOf(obj)}) does not match the name on the URL (${name})`,
       );
+    if (!existing) return this.create(t, namespace, obj, opts);
     const sent = str(metadataOf(obj).resourceVersion);
+    if (!sent && !strategy.unconditionalUpdate) {
+      // The registry names the resource, not the kind, in this one error.
+      throw invalid(t.resource, t.group, name, [
+        { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+      ]);
+    }
     if (sent && sent !== metadataOf(existing).resourceVersion) {
       throw conflict(
         this.target(t, name),
@@ -145,6 +156,7 @@ export class Cluster {
         'UnsupportedMediaType',
         `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
       );
+    if (t.kind === 'Lease') decodeLease(result);
     const sent = str(rec(result.metadata).resourceVersion);
     if (sent && sent !== metadataOf(existing).resourceVersion) {
       throw conflict(
@@ -252,18 +264,13 @@ export class Cluster {
   ): KubeObject {
     const existing = this.store.get(t, namespace, name);
     if (!existing) throw notFound(this.target(t, name));
-    const preconditions = rec(options.preconditions);
     const meta = metadataOf(existing);
-    if (preconditions.uid && preconditions.uid !== meta.uid) {
+    const failed = preconditionFailure(rec(options.preconditions), meta);
+    if (failed) {
+      // storage.Preconditions.Check fails with an InvalidObjError, which the registry turns into a Conflict.
       throw conflict(
         this.target(t, name),
-        `Precondition failed: UID in precondition: ${String(preconditions.uid)}, UID in object meta: ${String(meta.uid)}`,
-      );
-    }
-    if (preconditions.resourceVersion && preconditions.resourceVersion !== meta.resourceVersion) {
-      throw conflict(
-        this.target(t, name),
-        'the object has been modified; please apply your changes to the latest version and try again',
+        `StorageError: invalid object, Code: 4, Key: ${storageKey(t, namespace, name)}, ResourceVersion: 0, AdditionalErrorMsg: ${failed}`,
       );
     }
     if (opts.dryRun) return existing;
@@ -282,7 +289,7 @@ export class Cluster {
     const gone = this.store.remove(t, namespace, name) ?? existing;
     this.appliedBy.delete(String(meta.uid));
     this.reconcile();
-    return gone;
+    return strategyOf(t).returnDeletedObject ? gone : deletedStatus(t, gone);
   }
 
   private deleteNamespaceContents(namespace: string): void {
@@ -351,6 +358,7 @@ export class Cluster {
 
   private checkBody(t: ResourceType, namespace: string | undefined, body: KubeObject): KubeObject {
     const obj = clone(body);
+    if (t.kind === 'Lease') decodeLease(obj);
     const kind = str(obj.kind);
     if (kind && kind !== t.kind) {
       throw badRequest(
@@ -374,6 +382,19 @@ export class Cluster {
     }
     return obj;
   }
+}
+
+/** storage.Preconditions.Check: the uid first, then the resourceVersion. */
+function preconditionFailure(
+  preconditions: Record<string, unknown>,
+  meta: Record<string, unknown>,
+): string | undefined {
+  const { uid, resourceVersion } = preconditions;
+  if (typeof uid === 'string' && uid !== meta.uid)
+    return `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${String(meta.uid ?? '')}`;
+  if (typeof resourceVersion === 'string' && resourceVersion !== meta.resourceVersion)
+    return `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${String(meta.resourceVersion ?? '')}`;
+  return undefined;
 }
 
 function randomSuffix(): string {

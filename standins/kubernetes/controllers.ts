@@ -13,6 +13,8 @@ import {
   type Controller,
 } from './controllerKit.js';
 import { jobController } from './jobs.js';
+import { nginxControllers, publishedAddress, servesIngress } from './ingressControllers.js';
+import { replicaFailureOf, starveReplicaSet, starved } from './podless.js';
 import { volumeBinder } from './volumes.js';
 
 /** Deletes objects whose owners are all gone, whose namespace is gone, or whose finalizers have all been removed. */
@@ -147,6 +149,9 @@ const deploymentController: Controller = (cluster) => {
             },
       ]),
     };
+    const failure = replicaFailureOf(fresh);
+    if (failure)
+      (status.conditions as unknown[]).push({ ...failure, lastUpdateTime: failure.lastTransitionTime });
     if (replicas - ready > 0) status.unavailableReplicas = replicas - ready;
     if (ready === 0) {
       delete status.readyReplicas;
@@ -162,6 +167,10 @@ const deploymentController: Controller = (cluster) => {
 const replicaSetController: Controller = (cluster) => {
   let changed = false;
   for (const rs of cluster.store.list(T.replicaSet)) {
+    if (starved(cluster, rs)) {
+      changed = starveReplicaSet(cluster, rs) || changed;
+      continue;
+    }
     const ns = namespaceOf(rs)!;
     const spec = rec(rs.spec);
     const replicas = Number(spec.replicas ?? 1);
@@ -354,22 +363,14 @@ const serviceController: Controller = (cluster) => {
   return changed;
 };
 
-/** Ingresses report the nginx controller's address, as ingress-nginx does. */
+/** Ingresses report the address of the ingress-nginx controller that serves their class, as it writes it. */
 const ingressStatusController: Controller = (cluster) => {
   let changed = false;
+  const nginx = nginxControllers(cluster);
   for (const ing of cluster.store.list(T.ingress)) {
-    const ns = namespaceOf(ing)!;
-    const controller = cluster.store
-      .list(T.service, ns)
-      .find(
-        (s) =>
-          nameOf(s).endsWith('-ingress-nginx-controller') &&
-          Array.isArray(rec(rec(s.status).loadBalancer).ingress),
-      );
-    const address = controller ? rec(rec(controller.status).loadBalancer).ingress : undefined;
-    const status = {
-      loadBalancer: Array.isArray(address) ? { ingress: address.map((a) => ({ ip: rec(a).ip })) } : {},
-    };
+    const serving = nginx.find((c) => servesIngress(cluster, c, ing));
+    const address = serving ? publishedAddress(cluster, serving) : [];
+    const status = { loadBalancer: address.length ? { ingress: address } : {} };
     if (JSON.stringify(ing.status) === JSON.stringify(status)) continue;
     ing.status = status;
     changed = save(cluster, T.ingress, ing) || changed;

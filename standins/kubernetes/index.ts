@@ -8,12 +8,14 @@ import { seedCluster } from './seed.js';
 import { IngressSimulator } from './ingress.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
+import type { InjectedFault, KubeFault } from './faults.js';
 import { ApiRouter, type RecordedRequest } from './server.js';
 import { startTlsListener, type TlsListener, type TlsListenerOptions } from './tls.js';
 
 export type { KubeStandInOptions } from './options.js';
 export type { RecordedRequest } from './server.js';
 export type { TlsListener, TlsListenerOptions } from './tls.js';
+export type { InjectedFault, KubeFault, RequestMatch } from './faults.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */
@@ -36,6 +38,11 @@ export interface KubeStandIn {
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void;
   /** Changes options mid-test (e.g. make health unhealthy, stop assigning addresses); re-runs controllers. */
   configure(options: Partial<KubeStandInOptions>): Promise<void>;
+  /**
+   * Arms a fault for matching API requests (by method, path, user agent; `times`, default 1): 'hang' reads
+   * the request and never answers until release() or close(); 'error' answers with a Status error.
+   */
+  inject(fault: KubeFault): InjectedFault;
   /** host:port addresses where the simulated ingress answers now. */
   ingressAddresses(): string[];
   /** Also serves the same cluster over TLS, authenticating clients as a real API server does (see tls.ts). */
@@ -117,6 +124,7 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       cluster.reconcile();
       await ingress.sync();
     },
+    inject: (fault) => router.faults.inject(fault),
     ingressAddresses: () => ingress.addresses(),
     async listenTls(tlsOptions: TlsListenerOptions): Promise<TlsListener> {
       const listener = await startTlsListener(handle, tlsOptions);
@@ -124,6 +132,7 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       return listener;
     },
     async close(): Promise<void> {
+      router.faults.closeAll();
       for (const stream of router.watchStreams) stream.end();
       await Promise.all(tlsListeners.map((l) => l.close()));
       await ingress.close();

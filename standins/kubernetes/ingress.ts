@@ -2,35 +2,31 @@ import aprMd5 from 'apache-md5';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { Cluster } from './cluster.js';
-import { findByResource, nameOf, namespaceOf, rec, str, type KubeObject } from './resources.js';
+import { httpPort, ingressesServedBy, nginxControllers } from './ingressControllers.js';
+import { routeRequest } from './ingressRoutes.js';
+import { findByResource, labelsOf, namespaceOf, rec, str, type KubeObject } from './resources.js';
 
 const T = {
   service: findByResource('', 'v1', 'services')!,
   secret: findByResource('', 'v1', 'secrets')!,
-  ingress: findByResource('networking.k8s.io', 'v1', 'ingresses')!,
-  deployment: findByResource('apps', 'v1', 'deployments')!,
+  pod: findByResource('', 'v1', 'pods')!,
 };
 
-const controllerSuffix = '-ingress-nginx-controller';
-
-interface Listener {
-  server: http.Server;
-  namespace: string;
-  release: string;
-}
-
 /**
- * Plays ingress-nginx in front of the SkyPilot API server: listens where the controller Service's address
- * is (LoadBalancer IP:80 or 127.0.0.1:nodePort) and answers /api/health behind the Ingress's basic auth.
+ * Plays ingress-nginx: every controller (found by the subchart's labels) listens where its controller
+ * Services are reachable (LoadBalancer IP:port, or node address:nodePort), serves the Ingresses of its
+ * IngressClass, routes by their rules to a ready pod behind the backend Service, and answers there as the
+ * SkyPilot API server does (/api/health).
  */
 export class IngressSimulator {
-  private readonly listeners = new Map<string, Listener>();
+  /** host:port -> controller key ("<namespace>/<instance>"). */
+  private readonly listeners = new Map<string, { server: http.Server; controller: string }>();
   private pending: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly cluster: Cluster) {}
 
-  /** Opens and closes listeners to match the Services; resolves once they are listening. */
+  /** Opens and closes listeners to match the controllers; resolves once they are listening. */
   sync(): Promise<void> {
     this.pending = this.pending
       .then(() => this.apply())
@@ -51,23 +47,20 @@ export class IngressSimulator {
     return [...this.listeners.keys()];
   }
 
-  private desired(): Map<string, { namespace: string; release: string }> {
-    const out = new Map<string, { namespace: string; release: string }>();
+  private desired(): Map<string, string> {
+    const out = new Map<string, string>();
     if (this.closed) return out;
-    for (const svc of this.cluster.store.list(T.service)) {
-      const name = nameOf(svc);
-      if (!name.endsWith(controllerSuffix)) continue;
-      const where = { namespace: namespaceOf(svc)!, release: name.slice(0, -controllerSuffix.length) };
-      const spec = rec(svc.spec);
-      const ports = Array.isArray(spec.ports) ? spec.ports.map(rec) : [];
-      const http = ports.find((p) => p.name === 'http' || p.port === 80) ?? ports[0];
-      if (spec.type === 'LoadBalancer') {
-        const ingress = rec(svc.status).loadBalancer;
-        const list = rec(ingress).ingress;
-        const ip = Array.isArray(list) ? str(rec(list[0]).ip) : undefined;
-        if (ip) out.set(`${ip}:${Number(http?.port ?? 80)}`, where);
-      } else if (spec.type === 'NodePort' && http?.nodePort !== undefined) {
-        out.set(`${this.cluster.options.nodeAddress}:${Number(http.nodePort)}`, where);
+    for (const controller of nginxControllers(this.cluster)) {
+      for (const svc of controller.services) {
+        const spec = rec(svc.spec);
+        const port = httpPort(svc);
+        if (spec.type === 'LoadBalancer') {
+          const list = rec(rec(svc.status).loadBalancer).ingress;
+          const ip = Array.isArray(list) ? str(rec(list[0]).ip) : undefined;
+          if (ip) out.set(`${ip}:${Number(port?.port ?? 80)}`, controller.key);
+        } else if (spec.type === 'NodePort' && port?.nodePort !== undefined) {
+          out.set(`${this.cluster.options.nodeAddress}:${Number(port.nodePort)}`, controller.key);
+        }
       }
     }
     return out;
@@ -75,20 +68,18 @@ export class IngressSimulator {
 
   private async apply(): Promise<void> {
     const desired = this.desired();
-    for (const key of [...this.listeners.keys()]) {
-      const want = desired.get(key);
-      const have = this.listeners.get(key);
-      if (!want || want.namespace !== have?.namespace || want.release !== have.release) await this.stop(key);
+    for (const [key, have] of [...this.listeners]) {
+      if (desired.get(key) !== have.controller) await this.stop(key);
     }
-    for (const [key, where] of desired) {
+    for (const [key, controller] of desired) {
       if (this.listeners.has(key)) continue;
       const [host = '127.0.0.1', port = '80'] = key.split(':');
-      const server = http.createServer((req, res) => this.handle(where.namespace, where.release, req, res));
+      const server = http.createServer((req, res) => this.handle(controller, req, res));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(Number(port), host, () => resolve());
       });
-      this.listeners.set(key, { server, ...where });
+      this.listeners.set(key, { server, controller });
     }
   }
 
@@ -100,82 +91,142 @@ export class IngressSimulator {
     await new Promise<void>((resolve) => listener.server.close(() => resolve()));
   }
 
-  private handle(
-    namespace: string,
-    release: string,
+  private handle(controllerKey: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const controller = nginxControllers(this.cluster).find((c) => c.key === controllerKey);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = controller
+      ? routeRequest(ingressesServedBy(this.cluster, controller), req.headers.host ?? '', path)
+      : undefined;
+    if (!route) return nginxPage(res, 404, 'Not Found');
+    const auth = basicAuth(this.cluster, route.ingress);
+    // A location whose auth secret cannot be read is "denied" by ingress-nginx: 503 for every request.
+    if (auth === 'denied') return nginxPage(res, 503, 'Service Temporarily Unavailable');
+    if (auth && !checkCredentials(req.headers.authorization, auth.lines)) {
+      res.setHeader('WWW-Authenticate', `Basic realm="${auth.realm}"`);
+      return nginxPage(res, 401, 'Authorization Required');
+    }
+    const pod = backendPod(this.cluster, namespaceOf(route.ingress) ?? 'default', route.backend);
+    if (!pod) return nginxPage(res, 503, 'Service Temporarily Unavailable');
+    this.serveSkyPilot(pod, route.upstreamPath, req, res);
+  }
+
+  /** What the SkyPilot API server in that pod answers. */
+  private serveSkyPilot(
+    pod: KubeObject,
+    path: string,
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): void {
-    const auth = this.basicAuth(namespace);
-    if (auth && !checkCredentials(req.headers.authorization, auth.lines)) {
-      res.writeHead(401, { 'Content-Type': 'text/html', 'WWW-Authenticate': `Basic realm="${auth.realm}"` });
-      res.end(nginxPage(401, 'Authorization Required'));
-      return;
-    }
-    const path = (req.url ?? '/').split('?')[0];
-    const deployment = this.cluster.store.get(T.deployment, namespace, `${release}-api-server`);
-    if (!deployment || !available(deployment)) {
-      res.writeHead(503, { 'Content-Type': 'text/html' });
-      res.end(nginxPage(503, 'Service Temporarily Unavailable'));
-      return;
-    }
     if (path !== '/api/health') {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ detail: 'Not Found' }));
       return;
     }
-    const version = imageTag(deployment);
-    const body = {
-      status: this.cluster.options.healthStatus,
-      api_version: '16',
-      version,
-      version_on_disk: version,
-      commit: createHash('sha1').update(version).digest('hex'),
-      basic_auth_enabled: auth !== undefined,
-    };
-    res.writeHead(this.cluster.options.healthStatus === 'healthy' ? 200 : 503, {
-      'Content-Type': 'application/json',
-    });
-    res.end(JSON.stringify(body));
-  }
-
-  /** The htpasswd lines the Ingress's nginx auth annotations point at, or undefined without auth. */
-  private basicAuth(namespace: string): { lines: string[]; realm: string } | undefined {
-    for (const ing of this.cluster.store.list(T.ingress, namespace)) {
-      const annotations = rec(rec(ing.metadata).annotations);
-      if (annotations['nginx.ingress.kubernetes.io/auth-type'] !== 'basic') continue;
-      const ref = str(annotations['nginx.ingress.kubernetes.io/auth-secret']) ?? '';
-      const [secretNs, secretName] = ref.includes('/') ? ref.split('/', 2) : [namespace, ref];
-      const secret = this.cluster.store.get(T.secret, secretNs, secretName ?? '');
-      const encoded = str(rec(secret?.data).auth);
-      // nginx refuses every request when the referenced secret is missing: no lines, nothing matches.
-      const lines = encoded
-        ? Buffer.from(encoded, 'base64')
-            .toString('utf8')
-            .split('\n')
-            .map((l) => l.trim())
-            .filter(Boolean)
-        : [];
-      return {
-        lines,
-        realm: str(annotations['nginx.ingress.kubernetes.io/auth-realm']) ?? 'Authentication Required',
-      };
+    const status = this.cluster.options.healthStatus;
+    res.writeHead(status === 'healthy' ? 200 : 503, { 'Content-Type': 'application/json' });
+    // A request without credentials gets the status alone, as a probe from Kubernetes does.
+    if (req.headers.authorization === undefined) {
+      res.end(JSON.stringify({ status }));
+      return;
     }
-    return undefined;
+    res.end(JSON.stringify(healthBody(pod, status, this.cluster.options.skypilotVersion)));
   }
 }
 
-function available(deployment: KubeObject): boolean {
-  const conds = rec(deployment.status).conditions;
-  return Array.isArray(conds) && conds.some((c) => rec(c).type === 'Available' && rec(c).status === 'True');
+/** The full /api/health answer of sky/server/server.py for a pod: version from its image or environment. */
+function healthBody(pod: KubeObject, status: string, fallbackVersion: string): Record<string, unknown> {
+  const containers = rec(pod.spec).containers;
+  const container = Array.isArray(containers) ? rec(containers[0]) : {};
+  const env = new Map(
+    (Array.isArray(container.env) ? container.env.map(rec) : []).map((e) => [String(e.name), str(e.value)]),
+  );
+  const flag = (name: string): boolean => (env.get(name) ?? 'false').toLowerCase() === 'true';
+  const version =
+    env.get('SKYPILOT_VERSION') ?? versionFromImage(str(container.image) ?? '') ?? fallbackVersion;
+  return {
+    status,
+    api_version: '16',
+    version,
+    version_on_disk: version,
+    commit: createHash('sha1').update(version).digest('hex'),
+    basic_auth_enabled: flag('ENABLE_BASIC_AUTH'),
+    user: null,
+    service_account_token_enabled: flag('ENABLE_SERVICE_ACCOUNTS'),
+    ingress_basic_auth_enabled: flag('SKYPILOT_INGRESS_BASIC_AUTH_ENABLED'),
+    latest_version: null,
+  };
 }
 
-function imageTag(deployment: KubeObject): string {
-  const containers = rec(rec(rec(deployment.spec).template).spec).containers;
-  const image = Array.isArray(containers) ? (str(rec(containers[0]).image) ?? '') : '';
+/** An image tag that is a SkyPilot version (1.0.0.dev20250218, 0.10.3, ...); `latest` and no tag are not. */
+function versionFromImage(image: string): string | undefined {
   const withoutDigest = image.split('@')[0] ?? '';
   const colon = withoutDigest.lastIndexOf(':');
-  return colon > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(colon + 1) : 'latest';
+  const tag = colon > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(colon + 1) : '';
+  return /^v?\d+\.\d+(\.\d+)?([.-]?(dev|rc|post)\d+)?$/.test(tag) ? tag.replace(/^v/, '') : undefined;
+}
+
+/** A ready pod behind the backend Service (through its selector), or undefined: nginx then answers 503. */
+function backendPod(
+  cluster: Cluster,
+  namespace: string,
+  backend: Record<string, unknown>,
+): KubeObject | undefined {
+  const ref = rec(backend.service);
+  const svc = cluster.store.get(T.service, namespace, str(ref.name) ?? '');
+  if (!svc) return undefined;
+  const wantPort = rec(ref.port);
+  const ports = Array.isArray(rec(svc.spec).ports) ? (rec(svc.spec).ports as unknown[]).map(rec) : [];
+  if (
+    !ports.some(
+      (p) => p.port === wantPort.number || (wantPort.name !== undefined && p.name === wantPort.name),
+    )
+  )
+    return undefined;
+  const selector = rec(rec(svc.spec).selector) as Record<string, string>;
+  if (Object.keys(selector).length === 0) return undefined;
+  return cluster.store
+    .list(T.pod, namespace)
+    .find((p) => ready(p) && Object.entries(selector).every(([k, v]) => labelsOf(p)[k] === v));
+}
+
+function ready(pod: KubeObject): boolean {
+  const conds = rec(pod.status).conditions;
+  return Array.isArray(conds) && conds.some((c) => rec(c).type === 'Ready' && rec(c).status === 'True');
+}
+
+/**
+ * The htpasswd lines an Ingress's nginx auth annotations point at (auth-secret as `name` in the Ingress's
+ * namespace or `namespace/name`; auth-file or auth-map secrets); 'denied' when they cannot be read.
+ */
+function basicAuth(
+  cluster: Cluster,
+  ing: KubeObject,
+): { lines: string[]; realm: string } | 'denied' | undefined {
+  const annotations = rec(rec(ing.metadata).annotations);
+  const type = annotations['nginx.ingress.kubernetes.io/auth-type'];
+  if (type === undefined) return undefined;
+  if (type !== 'basic') return 'denied';
+  const ref = str(annotations['nginx.ingress.kubernetes.io/auth-secret']);
+  if (!ref) return 'denied';
+  const [secretNs, secretName] = ref.includes('/') ? ref.split('/', 2) : [namespaceOf(ing), ref];
+  const secret = cluster.store.get(T.secret, secretNs, secretName ?? '');
+  if (!secret) return 'denied';
+  const data = rec(secret.data);
+  const decode = (v: unknown): string => Buffer.from(String(v), 'base64').toString('utf8');
+  let lines: string[];
+  if (annotations['nginx.ingress.kubernetes.io/auth-secret-type'] === 'auth-map') {
+    lines = Object.entries(data).map(([user, hash]) => `${user}:${decode(hash).trim()}`);
+  } else {
+    if (data.auth === undefined) return 'denied';
+    lines = decode(data.auth)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  }
+  return {
+    lines,
+    realm: str(annotations['nginx.ingress.kubernetes.io/auth-realm']) ?? 'Authentication Required',
+  };
 }
 
 /** Verifies "user:password" against htpasswd lines ($apr1$ Apache MD5 or {SHA}). */
@@ -205,6 +256,9 @@ export function checkCredentials(header: string | undefined, lines: string[]): b
   return false;
 }
 
-function nginxPage(code: number, title: string): string {
-  return `<html>\r\n<head><title>${code} ${title}</title></head>\r\n<body>\r\n<center><h1>${code} ${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+function nginxPage(res: http.ServerResponse, code: number, title: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/html' });
+  res.end(
+    `<html>\r\n<head><title>${code} ${title}</title></head>\r\n<body>\r\n<center><h1>${code} ${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+  );
 }

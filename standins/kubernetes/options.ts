@@ -15,6 +15,13 @@ export interface KubeStandInOptions {
   nodeCount?: number;
   /** Whether a default StorageClass exists to provision claims dynamically (default true). */
   defaultStorageClass?: boolean;
+  /**
+   * Deployments ("name" in any namespace, or "namespace/name") whose ReplicaSets never get a pod, as when a
+   * quota refuses them: the Deployment exists, is not Available, and `kubectl logs deploy/NAME` has no pod.
+   */
+  deploymentsWithoutPods?: string[];
+  /** The SkyPilot version the simulated API server reports when its image tag is no version (e.g. `latest`). */
+  skypilotVersion?: string;
 }
 
 export type ResolvedOptions = Required<KubeStandInOptions>;
@@ -29,5 +36,7 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     nodeAddress: options.nodeAddress ?? '127.0.0.1',
     nodeCount: options.nodeCount ?? 1,
     defaultStorageClass: options.defaultStorageClass ?? true,
+    deploymentsWithoutPods: options.deploymentsWithoutPods ?? [],
+    skypilotVersion: options.skypilotVersion ?? '1.0.0.dev20250218',
   };
 }

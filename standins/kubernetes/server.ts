@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import type { Cluster, WriteOptions } from './cluster.js';
 import * as discovery from './discovery.js';
+import { FaultInjector } from './faults.js';
 import { decodeProtobufObject, protobufContentType, ProtobufUnsupported } from './protobuf.js';
 import {
   apiVersionOf,
@@ -44,6 +45,7 @@ interface ApiPath {
 export class ApiRouter {
   readonly requests: RecordedRequest[] = [];
   readonly watchStreams = new Set<ServerResponse>();
+  readonly faults = new FaultInjector();
 
   constructor(
     private readonly cluster: Cluster,
@@ -64,9 +66,18 @@ export class ApiRouter {
     };
     this.requests.push(recorded);
     let answer: Answer;
+    let body: unknown;
+    let undecodable: unknown;
     try {
-      const body = raw.length ? decodeBody(raw, contentType) : undefined;
+      body = raw.length ? decodeBody(raw, contentType) : undefined;
       recorded.body = body === undefined ? '' : JSON.stringify(body);
+    } catch (error) {
+      undecodable = error;
+    }
+    try {
+      // Faults see every request once it is read, before it is served.
+      if ((await this.faults.intercept(recorded)) === 'closed') return;
+      if (undecodable) throw undecodable;
       const routed = this.route(req, res, url, body);
       if (routed === 'streaming') return;
       answer = routed;
@@ -74,8 +85,14 @@ export class ApiRouter {
       answer = errorAnswer(error);
     }
     await this.beforeAnswer();
+    // A client that gave up on a held request is gone; the request was still performed, as on a real server.
+    if (res.destroyed) return;
     const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-    res.writeHead(answer.status, { 'Content-Type': answer.contentType ?? 'application/json' });
+    const retryAfter = isRecord(answer.body) ? rec(answer.body.details).retryAfterSeconds : undefined;
+    res.writeHead(answer.status, {
+      'Content-Type': answer.contentType ?? 'application/json',
+      ...(typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {}),
+    });
     res.end(payload);
   }
 
@@ -160,8 +177,11 @@ export class ApiRouter {
           return ok(toTable(type, [found], String(this.cluster.store.resourceVersion)));
         return ok(found);
       }
-      case 'PUT':
-        return ok(this.cluster.update(type, namespace, name, requireObject(body), sub, opts));
+      case 'PUT': {
+        const existed = this.cluster.store.get(type, namespace, name) !== undefined;
+        const result = this.cluster.update(type, namespace, name, requireObject(body), sub, opts);
+        return { status: existed ? 200 : 201, body: result };
+      }
       case 'PATCH': {
         const patchType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
         const existed = this.cluster.store.get(type, namespace, name) !== undefined;

@@ -17,10 +17,15 @@ export class ApiError extends Error {
       status: 'Failure',
       message: this.message,
       reason: this.reason,
-      details: this.details,
+      details: withoutEmpty(this.details),
       code: this.code,
     };
   }
+}
+
+/** StatusDetails fields are omitempty: a core-group error has no `group` at all. */
+function withoutEmpty(details: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(details).filter(([, v]) => v !== '' && v !== undefined));
 }
 
 interface Target {
@@ -62,18 +67,40 @@ export function conflict(t: Target, why: string): ApiError {
   );
 }
 
-export function invalid(
-  kind: string,
-  group: string,
-  name: string,
-  causes: Array<{ field: string; message: string }>,
-): ApiError {
-  const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${text}`, {
+/** field.ErrorType of a cause, read from the wording its message starts with. */
+const causeReasons: Array<[prefix: string, reason: string]> = [
+  ['Required value', 'FieldValueRequired'],
+  ['Forbidden', 'FieldValueForbidden'],
+  ['Unsupported value', 'FieldValueNotSupported'],
+  ['Duplicate value', 'FieldValueDuplicate'],
+  ['Too long', 'FieldValueTooLong'],
+  ['Too many', 'FieldValueTooMany'],
+  ['Not found', 'FieldValueNotFound'],
+];
+
+export interface Cause {
+  field: string;
+  /** The field error's body as the API server words it, e.g. `Invalid value: "x": must be ...`. */
+  message: string;
+}
+
+/**
+ * 422 Invalid as errors.NewInvalid builds it: "<Kind>.<group> "name" is invalid: <errors>", one error bare,
+ * several deduplicated in brackets; `kind` may also be a resource (the API server does that for resourceVersion).
+ */
+export function invalid(kind: string, group: string, name: string, causes: Cause[]): ApiError {
+  const texts = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const text = texts.length === 1 ? texts[0]! : `[${texts.join(', ')}]`;
+  const qualifiedKind = group ? `${kind}.${group}` : kind;
+  return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${text}`, {
     name,
     group,
     kind,
-    causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+    causes: causes.map((c) => ({
+      reason: causeReasons.find(([prefix]) => c.message.startsWith(prefix))?.[1] ?? 'FieldValueInvalid',
+      message: c.message,
+      field: c.field,
+    })),
   });
 }
 

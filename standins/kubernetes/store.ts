@@ -9,6 +9,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from './resources.js';
+import { strategyOf } from './strategies.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -76,6 +77,7 @@ export class ObjectStore {
     if (!t.namespaced) delete meta.namespace;
     const key = objectKey(t, namespaceOf(obj), nameOf(obj));
     const previous = this.objects.get(key);
+    const tracksGeneration = strategyOf(t).generation;
     if (previous && deepEqual(withoutVersion(previous), withoutVersion(obj))) return clone(previous);
     if (previous) {
       const before = metadataOf(previous);
@@ -83,13 +85,15 @@ export class ObjectStore {
         if (before[field] !== undefined) meta[field] = before[field];
         else Reflect.deleteProperty(meta, field);
       const specChanged = !deepEqual(specPart(previous), specPart(obj));
-      meta.generation = Number(before.generation ?? 1) + (specChanged ? 1 : 0);
+      if (tracksGeneration) meta.generation = Number(before.generation ?? 1) + (specChanged ? 1 : 0);
     } else {
       meta.uid = meta.uid ?? randomUUID();
       meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      meta.generation = 1;
+      if (tracksGeneration) meta.generation = 1;
       delete meta.managedFields;
     }
+    // Only the strategies that implement generation (workloads, Ingress, ...) have one at all.
+    if (!tracksGeneration) delete meta.generation;
     this.counter++;
     meta.resourceVersion = String(this.counter);
     this.objects.set(key, obj);
@@ -152,6 +156,7 @@ function withoutVersion(obj: KubeObject): KubeObject {
   const meta = metadataOf(copy);
   delete meta.resourceVersion;
   delete meta.managedFields;
+  delete meta.generation;
   return copy;
 }
 

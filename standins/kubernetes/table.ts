@@ -58,6 +58,17 @@ function podReadiness(obj: KubeObject): string {
   return `${ready}/${total}`;
 }
 
+function ingressHosts(obj: KubeObject): string {
+  const rules = rec(obj.spec).rules;
+  const hosts = Array.isArray(rules) ? rules.map((r) => str(rec(r).host)).filter(Boolean) : [];
+  return hosts.length ? hosts.join(',') : '*';
+}
+
+function ingressAddress(obj: KubeObject): string {
+  const list = rec(rec(obj.status).loadBalancer).ingress;
+  return Array.isArray(list) ? list.map((a) => str(rec(a).ip) ?? str(rec(a).hostname) ?? '').join(',') : '';
+}
+
 const columns: Record<string, Column[]> = {
   PersistentVolume: [
     ['Capacity', (o) => text(o, 'spec.capacity.storage')],
@@ -108,6 +119,22 @@ const columns: Record<string, Column[]> = {
     ['Type', (o) => text(o, 'type')],
     ['Data', (o) => Object.keys(rec(o.data)).length],
   ],
+  Lease: [['Holder', (o) => text(o, 'spec.holderIdentity')]],
+  IngressClass: [
+    ['Controller', (o) => text(o, 'spec.controller')],
+    ['Parameters', () => '<none>'],
+  ],
+  Ingress: [
+    ['Class', (o) => text(o, 'spec.ingressClassName', '<none>')],
+    ['Hosts', ingressHosts],
+    ['Address', (o) => ingressAddress(o)],
+    ['Ports', () => '80'],
+  ],
+  ReplicaSet: [
+    ['Desired', (o) => Number(text(o, 'spec.replicas', '0'))],
+    ['Current', (o) => Number(text(o, 'status.replicas', '0'))],
+    ['Ready', (o) => Number(text(o, 'status.readyReplicas', '0'))],
+  ],
   StorageClass: [
     ['Provisioner', (o) => text(o, 'provisioner')],
     ['ReclaimPolicy', (o) => text(o, 'reclaimPolicy')],
@@ -121,7 +148,7 @@ function displayName(t: ResourceType, obj: KubeObject): string {
   return t.kind === 'StorageClass' && isDefault ? `${nameOf(obj)} (default)` : nameOf(obj);
 }
 
-const integerColumns = new Set(['Restarts', 'Up-to-date', 'Available', 'Data']);
+const integerColumns = new Set(['Restarts', 'Up-to-date', 'Available', 'Data', 'Desired', 'Current']);
 
 export function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;

@@ -1,83 +1,171 @@
+import { leaseSpecCauses } from './leases.js';
+import {
+  invalidValue,
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isPathSegmentName,
+  isQualifiedName,
+  isValidLabelValue,
+} from './names.js';
 import { parseQuantity } from './quantity.js';
-import { clone, deepEqual, isRecord, nameOf, rec, type KubeObject, type ResourceType } from './resources.js';
-import { invalid } from './status.js';
+import {
+  clone,
+  deepEqual,
+  isRecord,
+  nameOf,
+  rec,
+  str,
+  type KubeObject,
+  type ResourceType,
+} from './resources.js';
 import { matchesLabelSelector } from './selectors.js';
+import { invalid, type Cause } from './status.js';
 
-const subdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const labelNamed = new Set(['Namespace', 'Service']);
+/** Which name grammar a kind's validation applies to metadata.name (and generateName, as a prefix). */
+function nameRule(t: ResourceType): (value: string, prefix: boolean) => string[] {
+  if (t.kind === 'Service') return masked(isDns1035Label);
+  if (t.kind === 'Namespace') return masked(isDns1123Label);
+  if (t.group === 'rbac.authorization.k8s.io')
+    return (value, prefix) =>
+      prefix
+        ? isPathSegmentName(value).filter((m) => m.startsWith('may not contain'))
+        : isPathSegmentName(value);
+  return masked(isDns1123Subdomain);
+}
 
-/** The validation rules a client of this project can trip over (names, required fields, immutable specs). */
-export function validate(t: ResourceType, obj: KubeObject, existing: KubeObject | undefined): void {
+/** A generateName prefix may end in '-': the API server checks it with that dash replaced by a letter. */
+function masked(check: (value: string) => string[]): (value: string, prefix: boolean) => string[] {
+  return (value, prefix) =>
+    check(prefix && value.length > 1 && value.endsWith('-') ? `${value.slice(0, -1)}a` : value);
+}
+
+const totalAnnotationSizeLimit = 256 * 1024;
+
+/** ValidateObjectMeta: generateName, name, labels and annotations, in the API server's order. */
+function metadataCauses(t: ResourceType, obj: KubeObject): Cause[] {
+  const meta = rec(obj.metadata);
+  const rule = nameRule(t);
+  const causes: Cause[] = [];
+  const generateName = str(meta.generateName);
+  if (generateName) {
+    for (const m of rule(generateName, true))
+      causes.push({ field: 'metadata.generateName', message: invalidValue(generateName, m) });
+  }
   const name = nameOf(obj);
-  const causes: Array<{ field: string; message: string }> = [];
-  const dns1123Label = labelNamed.has(t.kind);
-  if (dns1123Label ? !label.test(name) || name.length > 63 : !subdomain.test(name) || name.length > 253) {
+  for (const m of rule(name, false)) causes.push({ field: 'metadata.name', message: invalidValue(name, m) });
+  const labels = rec(meta.labels);
+  for (const key of Object.keys(labels).sort()) {
+    for (const m of isQualifiedName(key))
+      causes.push({ field: 'metadata.labels', message: invalidValue(key, m) });
+    const value = String(labels[key] ?? '');
+    for (const m of isValidLabelValue(value))
+      causes.push({ field: 'metadata.labels', message: invalidValue(value, m) });
+  }
+  const annotations = rec(meta.annotations);
+  let size = 0;
+  for (const key of Object.keys(annotations).sort()) {
+    for (const m of isQualifiedName(key.toLowerCase()))
+      causes.push({ field: 'metadata.annotations', message: invalidValue(key, m) });
+    size += Buffer.byteLength(key) + Buffer.byteLength(String(annotations[key] ?? ''));
+  }
+  if (size > totalAnnotationSizeLimit) {
     causes.push({
-      field: 'metadata.name',
-      message: `Invalid value: "${name}": a lowercase RFC 1123 ${dns1123Label ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters, '-'${dns1123Label ? '' : " or '.'"}, and must start and end with an alphanumeric character`,
+      field: 'metadata.annotations',
+      message: `Too long: may not be more than ${totalAnnotationSizeLimit} bytes`,
     });
   }
+  return causes;
+}
+
+/** The validation rules a client of this project can trip over (names, labels, required fields, immutable specs). */
+export function validate(t: ResourceType, obj: KubeObject, existing: KubeObject | undefined): void {
+  const causes = [...metadataCauses(t, obj), ...specCauses(t, obj, existing)];
+  if (causes.length) throw invalid(t.kind, t.group, nameOf(obj), causes);
+}
+
+function specCauses(t: ResourceType, obj: KubeObject, existing: KubeObject | undefined): Cause[] {
   const spec = rec(obj.spec);
   const before = rec(existing?.spec);
-  if (t.kind === 'PersistentVolume') {
-    if (parseQuantity(rec(spec.capacity).storage) === undefined) {
-      causes.push({ field: 'spec.capacity', message: 'Required value' });
-    }
-    if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0) {
-      causes.push({ field: 'spec.accessModes', message: 'Required value' });
-    }
-    if (existing && !deepEqual(volumeSource(spec), volumeSource(before))) {
-      causes.push({
-        field: 'spec.persistentvolumesource',
-        message: 'Forbidden: spec.persistentvolumesource is immutable after creation',
-      });
-    }
+  switch (t.kind) {
+    case 'PersistentVolume':
+      return volumeCauses(spec, before, existing !== undefined);
+    case 'PersistentVolumeClaim':
+      return claimCauses(spec, before, existing !== undefined);
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      return workloadCauses(spec, before, existing !== undefined);
+    case 'Service':
+      return existing && before.clusterIP && spec.clusterIP !== before.clusterIP
+        ? [
+            {
+              field: 'spec.clusterIPs[0]',
+              message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`,
+            },
+          ]
+        : [];
+    case 'Lease':
+      return leaseSpecCauses(spec);
+    default:
+      return [];
   }
-  if (t.kind === 'PersistentVolumeClaim') {
-    if (parseQuantity(rec(rec(spec.resources).requests).storage) === undefined) {
-      causes.push({ field: 'spec.resources[storage]', message: 'Required value' });
-    }
-    if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0) {
-      causes.push({
-        field: 'spec.accessModes',
-        message: 'Required value: at least 1 access mode is required',
-      });
-    }
-    if (existing && !deepEqual(claimSpecForUpdate(spec, before), claimSpecForUpdate(before, before))) {
-      causes.push({
-        field: 'spec',
-        message:
-          'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
-      });
-    }
+}
+
+function volumeCauses(spec: KubeObject, before: KubeObject, updating: boolean): Cause[] {
+  const causes: Cause[] = [];
+  if (parseQuantity(rec(spec.capacity).storage) === undefined) {
+    causes.push({ field: 'spec.capacity', message: 'Required value' });
   }
-  if (
-    t.kind === 'Deployment' ||
-    t.kind === 'ReplicaSet' ||
-    t.kind === 'StatefulSet' ||
-    t.kind === 'DaemonSet'
-  ) {
-    const selector = spec.selector;
-    const templateLabels = rec(rec(rec(spec.template).metadata).labels) as Record<string, string>;
-    if (!isRecord(selector)) causes.push({ field: 'spec.selector', message: 'Required value' });
-    else if (!matchesLabelSelector(selector, templateLabels)) {
-      causes.push({
-        field: 'spec.template.metadata.labels',
-        message: 'Invalid value: `selector` does not match template `labels`',
-      });
-    }
-    if (existing && !deepEqual(selector, before.selector)) {
-      causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable' });
-    }
+  if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0) {
+    causes.push({ field: 'spec.accessModes', message: 'Required value' });
   }
-  if (t.kind === 'Service' && existing && before.clusterIP && spec.clusterIP !== before.clusterIP) {
+  if (updating && !deepEqual(volumeSource(spec), volumeSource(before))) {
     causes.push({
-      field: 'spec.clusterIPs[0]',
-      message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: may not change once set`,
+      field: 'spec.persistentvolumesource',
+      message: 'Forbidden: spec.persistentvolumesource is immutable after creation',
     });
   }
-  if (causes.length) throw invalid(t.kind, t.group, name, causes);
+  return causes;
+}
+
+function claimCauses(spec: KubeObject, before: KubeObject, updating: boolean): Cause[] {
+  const causes: Cause[] = [];
+  if (parseQuantity(rec(rec(spec.resources).requests).storage) === undefined) {
+    causes.push({ field: 'spec.resources[storage]', message: 'Required value' });
+  }
+  if (!Array.isArray(spec.accessModes) || spec.accessModes.length === 0) {
+    causes.push({
+      field: 'spec.accessModes',
+      message: 'Required value: at least 1 access mode is required',
+    });
+  }
+  if (updating && !deepEqual(claimSpecForUpdate(spec, before), claimSpecForUpdate(before, before))) {
+    causes.push({
+      field: 'spec',
+      message:
+        'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+    });
+  }
+  return causes;
+}
+
+function workloadCauses(spec: KubeObject, before: KubeObject, updating: boolean): Cause[] {
+  const causes: Cause[] = [];
+  const selector = spec.selector;
+  const templateLabels = rec(rec(rec(spec.template).metadata).labels) as Record<string, string>;
+  if (!isRecord(selector)) causes.push({ field: 'spec.selector', message: 'Required value' });
+  else if (!matchesLabelSelector(selector, templateLabels)) {
+    causes.push({
+      field: 'spec.template.metadata.labels',
+      message: 'Invalid value: `selector` does not match template `labels`',
+    });
+  }
+  if (updating && !deepEqual(selector, before.selector)) {
+    causes.push({ field: 'spec.selector', message: 'Invalid value: field is immutable' });
+  }
+  return causes;
 }
 
 const notSource = new Set([
