@@ -525,8 +525,9 @@ describe('simulated ingress-nginx with the stand-in chart installed by real helm
     assert.equal(installed.code, 0, installed.stderr);
     const url = await addressOf(kube, 'skypilot', 'skypilot-ingress-nginx-controller');
     assert.equal((await get(`${url}/api/health`)).status, 401);
-    assert.equal((await health(url)).version, '1.0.0.dev20250218');
-    // The IngressClass the faithful subchart will ship changes nothing; one for another controller does.
+    // The chart's image is tagged with its appVersion: the newest nightly's.
+    assert.equal((await health(url)).version, '1.0.0.dev20261130');
+    // The IngressClass the subchart ships changes nothing; one for another controller does.
     putIngressClass(kube, 'nginx', 'k8s.io/ingress-nginx');
     assert.equal((await health(url)).status, 'healthy');
     putIngressClass(kube, 'nginx', 'example.com/not-nginx');
@@ -535,29 +536,21 @@ describe('simulated ingress-nginx with the stand-in chart installed by real helm
   });
 
   test('a drill release beside it with its own class and controller: both answer at once', async () => {
-    putIngressClass(kube, 'nginx-drill', 'k8s.io/ingress-nginx-drill');
-    // The drill's controller Deployment as the subchart renders it (the stand-in chart has none yet).
-    putController(kube, 'skypilot-drill', 'drill', {
-      serviceName: 'drill-ingress-nginx-controller',
-      args: [
-        '/nginx-ingress-controller',
-        '--publish-service=$(POD_NAMESPACE)/drill-ingress-nginx-controller',
-        '--controller-class=k8s.io/ingress-nginx-drill',
-        '--ingress-class=nginx-drill',
-      ],
-    });
-    kube.remove('v1', 'Service', 'skypilot-drill', 'drill-ingress-nginx-controller');
+    // The drill's own IngressClass and controller class, rendered by the subchart from these values.
     const installed = await install(
       'drill',
       'skypilot-drill',
       'ingress.ingressClassName=nginx-drill',
+      'ingress-nginx.controller.ingressClass=nginx-drill',
+      'ingress-nginx.controller.ingressClassResource.name=nginx-drill',
+      'ingress-nginx.controller.ingressClassResource.controllerValue=k8s.io/ingress-nginx-drill',
       'apiService.image=berkeleyskypilot/skypilot-nightly:1.0.0.dev20250301',
     );
     assert.equal(installed.code, 0, installed.stderr);
     const drill = await addressOf(kube, 'skypilot-drill', 'drill-ingress-nginx-controller');
     const production = await addressOf(kube, 'skypilot', 'skypilot-ingress-nginx-controller');
     assert.equal((await health(drill)).version, '1.0.0.dev20250301');
-    assert.equal((await health(production)).version, '1.0.0.dev20250218');
+    assert.equal((await health(production)).version, '1.0.0.dev20261130');
     assert.equal(
       field(
         kube.get('networking.k8s.io/v1', 'Ingress', 'skypilot-drill', 'drill-ingress'),
