@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ApiError, alreadyExists, invalid, notFound } from './errors.js';
 import {
   GCE_NAME,
+  SELF_LINK_BASE,
   fingerprint,
   invalidLabel,
   newId,
@@ -136,7 +137,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
   let exchanges = 0;
   let base = '';
 
-  const link = (resourcePath: string): string => `${base}/compute/v1/${resourcePath}`;
+  const link = (resourcePath: string): string => `${SELF_LINK_BASE}${resourcePath}`;
   const relative = (urlOrPath: string): string => urlOrPath.replace(/^https?:\/\/[^/]+\/compute\/v1\//, '');
 
   function takeFault<K extends Fault['kind']>(
