@@ -126,7 +126,7 @@ describe('snapshotDisk and deleteDrillResource (drill support)', () => {
     assert.equal(result.resourcePath, `projects/${PROJECT}/global/snapshots/drill-snap-a`);
     assert.equal(
       result.selfLink,
-      `${standIn.url}/compute/v1/projects/${PROJECT}/global/snapshots/drill-snap-a`,
+      `https://www.googleapis.com/compute/v1/projects/${PROJECT}/global/snapshots/drill-snap-a`,
     );
     const post = standIn.requests.find((r) => r.method === 'POST' && r.path.endsWith('/createSnapshot'))!;
     assert.equal(post.path, `/compute/v1/projects/${PROJECT}/zones/${ZONE}/disks/state-a/createSnapshot`);

@@ -10,6 +10,8 @@ describe('Compute API stand-in', () => {
   let standIn: ComputeStandIn;
   const P = 'proj-standin';
   const zonal = `/compute/v1/projects/${P}/zones/us-east5-b`;
+  // GCE writes selfLinks on www.googleapis.com whichever endpoint was called.
+  const GCE = 'https://www.googleapis.com';
 
   before(async () => {
     standIn = await startComputeStandIn({ operationPolls: 3, readyPolls: 1 });
@@ -79,15 +81,15 @@ describe('Compute API stand-in', () => {
     assert.equal(op.kind, 'compute#operation');
     assert.equal(op.status, 'PENDING');
     assert.equal(op.operationType, 'insert');
-    assert.equal(op.targetLink, `${standIn.url}${zonal}/disks/d1`);
-    assert.equal(op.selfLink, `${standIn.url}${zonal}/operations/${String(op.name)}`);
+    assert.equal(op.targetLink, `${GCE}${zonal}/disks/d1`);
+    assert.equal(op.selfLink, `${GCE}${zonal}/operations/${String(op.name)}`);
     assert.equal(typeof op.id, 'string');
 
     const disk = (await call('GET', `${zonal}/disks/d1`)).json;
     assert.equal(disk.status, 'CREATING');
     assert.equal(disk.sizeGb, '10');
-    assert.equal(disk.type, `${standIn.url}/compute/v1/projects/${P}/zones/us-east5-b/diskTypes/pd-balanced`);
-    assert.equal(disk.zone, `${standIn.url}${zonal}`);
+    assert.equal(disk.type, `${GCE}/compute/v1/projects/${P}/zones/us-east5-b/diskTypes/pd-balanced`);
+    assert.equal(disk.zone, `${GCE}${zonal}`);
     assert.equal(disk.kind, 'compute#disk');
     assert.match(String(disk.creationTimestamp), /^\d{4}-\d\d-\d\dT/);
     assert.ok(disk.labelFingerprint);
@@ -135,14 +137,14 @@ describe('Compute API stand-in', () => {
       replicaZones: [`projects/${P}/zones/us-east5-a`, `projects/${P}/zones/us-east5-b`],
       sourceSnapshot: `projects/${P}/global/snapshots/snap-r`,
     });
-    assert.equal(op.region, `${standIn.url}${regional}`);
+    assert.equal(op.region, `${GCE}${regional}`);
     const disk = (await call('GET', `${regional}/disks/r1`)).json;
     assert.equal(disk.sizeGb, '10', 'size taken from the snapshot');
     assert.deepEqual(disk.replicaZones, [
-      `${standIn.url}/compute/v1/projects/${P}/zones/us-east5-a`,
-      `${standIn.url}/compute/v1/projects/${P}/zones/us-east5-b`,
+      `${GCE}/compute/v1/projects/${P}/zones/us-east5-a`,
+      `${GCE}/compute/v1/projects/${P}/zones/us-east5-b`,
     ]);
-    assert.equal(disk.sourceSnapshot, `${standIn.url}/compute/v1/projects/${P}/global/snapshots/snap-r`);
+    assert.equal(disk.sourceSnapshot, `${GCE}/compute/v1/projects/${P}/global/snapshots/snap-r`);
     assert.equal(
       (await call('GET', `/compute/v1/projects/${P}/regions/us-east5/operations/${String(op.name)}`)).json
         .status,

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiError, alreadyExists, invalid, notFound } from './errors.js';
+import { diskRegion, policiesAfterAdd } from './policies.js';
 import {
   GCE_NAME,
+  SELF_LINK_BASE,
   fingerprint,
   invalidLabel,
   newId,
@@ -13,10 +15,22 @@ import {
   timestamp,
   type DiskJson,
   type OperationJson,
+  type OperationState,
+  type Pending,
+  type ResourcePolicyJson,
   type SnapshotJson,
 } from './resources.js';
+import { scheduleRoutes, type ComputeState, type Route } from './scheduleRoutes.js';
+import { seedResourcePolicy, seedSnapshot, type ResourcePolicySeed, type SnapshotSeed } from './seeds.js';
 
-export type { DiskJson, OperationJson, SnapshotJson } from './resources.js';
+export type {
+  DiskJson,
+  OperationJson,
+  ResourcePolicyJson,
+  SnapshotJson,
+  SnapshotSchedulePolicyJson,
+} from './resources.js';
+export type { ResourcePolicySeed, SnapshotSeed } from './seeds.js';
 
 /** One request as the stand-in saw it, so tests can count reads and writes. */
 export interface LoggedRequest {
@@ -45,7 +59,12 @@ export type Fault =
   /** The next matching write starts an operation that ends DONE with this error. */
   | (RequestMatch & { kind: 'operationError'; code: string; message?: string; httpStatus?: number })
   /** The next matching write starts an operation that takes this many polls to finish. */
-  | (RequestMatch & { kind: 'slowOperation'; polls: number });
+  | (RequestMatch & { kind: 'slowOperation'; polls: number })
+  /**
+   * Read the request and never answer: the socket stays open until release() (then the request is performed
+   * and answered, if the client still listens) or close() (then it is dropped, never performed).
+   */
+  | (RequestMatch & { kind: 'hang' });
 
 export interface DiskSeed {
   project?: string;
@@ -61,14 +80,8 @@ export interface DiskSeed {
   labels?: Record<string, string>;
   status?: string;
   description?: string;
-}
-
-export interface SnapshotSeed {
-  project?: string;
-  name: string;
-  diskSizeGb: number;
-  labels?: Record<string, string>;
-  status?: string;
+  /** Resource policy names in the disk's region, or their URLs; they must have been put first. */
+  resourcePolicies?: string[];
 }
 
 export interface ComputeStandInOptions {
@@ -93,33 +106,33 @@ export interface ComputeStandIn {
   requests: LoggedRequest[];
   tokenExchanges(): number;
   disks(): DiskJson[];
+  /** One disk by resource path (projects/P/zones/Z/disks/D) or URL, as stored (its resourcePolicies included). */
+  disk(resourcePath: string): DiskJson | undefined;
   snapshots(): SnapshotJson[];
+  resourcePolicies(): ResourcePolicyJson[];
   operations(): OperationJson[];
   putDisk(seed: DiskSeed): DiskJson;
   putSnapshot(seed: SnapshotSeed): SnapshotJson;
+  putResourcePolicy(seed: ResourcePolicySeed): ResourcePolicyJson;
+  /** The disaster: the disk is gone at once, without an operation; its snapshots remain. */
+  removeDisk(resourcePath: string): boolean;
   inject(fault: Fault): void;
+  /** Requests a `hang` fault holds, oldest first. */
+  held(): LoggedRequest[];
+  /** Resolves once at least `count` requests are held (so tests need no sleeps). */
+  whenHeld(count?: number): Promise<LoggedRequest[]>;
+  /** Performs and answers every held request in arrival order; returns how many it released. */
+  release(): number;
   writeExternalAccountCredentials(dir: string): string;
   close(): Promise<void>;
 }
 
-interface OperationState {
-  json: OperationJson;
-  polls: number;
-  pollsToDone: number;
-  failure?: { code: string; message: string; httpStatus: number };
-  /** Runs once when the operation turns DONE without error. */
-  onDone: () => void;
-}
-
-interface Pending {
-  /** The resource stays CREATING until its operation is DONE and it was read this many more times. */
-  op: OperationState;
-  reads: number;
-}
-
 const DEFAULT_PROJECT = 'standin-project';
 
-/** The Compute REST API (disks, snapshots, operations) and the STS token exchange, in memory over HTTP. */
+/**
+ * The Compute REST API (disks, snapshots, snapshot schedules, operations) and the STS token exchange, in memory
+ * over HTTP.
+ */
 export async function startComputeStandIn(options: ComputeStandInOptions = {}): Promise<ComputeStandIn> {
   const operationPolls = options.operationPolls ?? 3;
   const readyPolls = options.readyPolls ?? 1;
@@ -128,15 +141,19 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
   const tokens = new Set([accessToken]);
   const disks = new Map<string, DiskJson>();
   const snapshots = new Map<string, SnapshotJson>();
+  const policies = new Map<string, ResourcePolicyJson>();
   const operations = new Map<string, OperationState>();
   const byRequestId = new Map<string, OperationState>();
   const pending = new Map<string, Pending>();
   const faults: (Fault & { left: number })[] = [];
   const requests: LoggedRequest[] = [];
+  const hung: { request: LoggedRequest; proceed: () => void }[] = [];
+  const heldWaiters: { count: number; resolve: (held: LoggedRequest[]) => void }[] = [];
+  const goneDiskIds = new Map<string, string>();
   let exchanges = 0;
   let base = '';
 
-  const link = (resourcePath: string): string => `${base}/compute/v1/${resourcePath}`;
+  const link = (resourcePath: string): string => `${SELF_LINK_BASE}${resourcePath}`;
   const relative = (urlOrPath: string): string => urlOrPath.replace(/^https?:\/\/[^/]+\/compute\/v1\//, '');
 
   function takeFault<K extends Fault['kind']>(
@@ -247,6 +264,16 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     return resource;
   }
 
+  /** GCE's requestId: a retry with the same id answers with the first operation and changes nothing. */
+  function once(query: Record<string, string>, start: () => OperationState): OperationJson {
+    const requestId = query.requestId;
+    const seen = requestId ? byRequestId.get(requestId) : undefined;
+    if (seen) return seen.json;
+    const op = start();
+    if (requestId) byRequestId.set(requestId, op);
+    return op.json;
+  }
+
   function insertDisk(
     projectId: string,
     scope: string,
@@ -304,6 +331,11 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
       ...(snapshot ? { sourceSnapshot: snapshot.selfLink, sourceSnapshotId: snapshot.id } : {}),
       physicalBlockSizeBytes: '4096',
     };
+    // disks.insert takes resourcePolicies too: a restored disk can get its schedule in the same call.
+    if (body.resourcePolicies !== undefined) {
+      const attached = policiesAfterAdd(disk, body.resourcePolicies, policies, projectId, key);
+      disk.resourcePolicies = attached.map((p) => p.selfLink);
+    }
     const op = startOperation(scope, 'insert', key, method, urlPath, () => undefined);
     op.json.targetId = disk.id;
     // A failing insert leaves no disk behind, as a capacity or quota failure does.
@@ -356,26 +388,11 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     return op;
   }
 
-  type Handler = (
-    m: RegExpExecArray,
-    body: Record<string, unknown>,
-    method: string,
-    urlPath: string,
-    query: Record<string, string>,
-  ) => unknown;
-  const routes: [string, RegExp, Handler][] = [
+  const routes: Route[] = [
     [
       'POST',
       /^projects\/([^/]+)\/((?:zones|regions)\/[^/]+)\/disks$/,
-      (m, body, method, urlPath, query) => {
-        const requestId = query.requestId;
-        const seen = requestId ? byRequestId.get(requestId) : undefined;
-        // The same requestId returns the first operation: a retried insert never makes a second disk.
-        if (seen) return seen.json;
-        const op = insertDisk(m[1]!, m[2]!, body, method, urlPath);
-        if (requestId) byRequestId.set(requestId, op);
-        return op.json;
-      },
+      (m, body, method, urlPath, query) => once(query, () => insertDisk(m[1]!, m[2]!, body, method, urlPath)),
     ],
     [
       'GET',
@@ -390,24 +407,26 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     [
       'DELETE',
       /^projects\/([^/]+)\/((?:zones|regions)\/[^/]+)\/disks\/([^/]+)$/,
-      (m, _body, method, urlPath) => {
-        const key = `projects/${m[1]}/${m[2]}/disks/${m[3]}`;
-        const disk = disks.get(key);
-        if (!disk) throw notFound(key);
-        if (disk.users?.length) {
-          throw new ApiError(
-            400,
-            'resourceInUseByAnotherResource',
-            `The disk resource '${key}' is already being used by '${relative(disk.users[0]!)}'`,
-          );
-        }
-        return startOperation(m[2]!, 'delete', key, method, urlPath, () => disks.delete(key)).json;
-      },
+      (m, _body, method, urlPath, query) =>
+        once(query, () => {
+          const key = `projects/${m[1]}/${m[2]}/disks/${m[3]}`;
+          const disk = disks.get(key);
+          if (!disk) throw notFound(key);
+          if (disk.users?.length) {
+            throw new ApiError(
+              400,
+              'resourceInUseByAnotherResource',
+              `The disk resource '${key}' is already being used by '${relative(disk.users[0]!)}'`,
+            );
+          }
+          return startOperation(m[2]!, 'delete', key, method, urlPath, () => disks.delete(key));
+        }),
     ],
     [
       'POST',
       /^projects\/([^/]+)\/((?:zones|regions)\/[^/]+)\/disks\/([^/]+)\/createSnapshot$/,
-      (m, body, method, urlPath) => createSnapshot(m[1]!, m[2]!, m[3]!, body, method, urlPath).json,
+      (m, body, method, urlPath, query) =>
+        once(query, () => createSnapshot(m[1]!, m[2]!, m[3]!, body, method, urlPath)),
     ],
     [
       'GET',
@@ -422,11 +441,12 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     [
       'DELETE',
       /^projects\/([^/]+)\/global\/snapshots\/([^/]+)$/,
-      (m, _body, method, urlPath) => {
-        const key = `projects/${m[1]}/global/snapshots/${m[2]}`;
-        if (!snapshots.has(key)) throw notFound(key);
-        return startOperation('global', 'delete', key, method, urlPath, () => snapshots.delete(key)).json;
-      },
+      (m, _body, method, urlPath, query) =>
+        once(query, () => {
+          const key = `projects/${m[1]}/global/snapshots/${m[2]}`;
+          if (!snapshots.has(key)) throw notFound(key);
+          return startOperation('global', 'delete', key, method, urlPath, () => snapshots.delete(key));
+        }),
     ],
     [
       'GET',
@@ -439,6 +459,17 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
       (m) => poll(operation(m)),
     ],
   ];
+  const state: ComputeState = {
+    disks,
+    snapshots,
+    policies,
+    pending,
+    link,
+    startOperation,
+    readResource,
+    once,
+  };
+  routes.push(...scheduleRoutes(state));
 
   function operation(m: RegExpExecArray): OperationState {
     const key = `projects/${m[1]}/${m[2]}/operations/${m[3]}`;
@@ -447,7 +478,29 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     return op;
   }
 
-  function handleApi(
+  /** A `hang` fault holds the request, read in full, before anything else happens to it. */
+  function handleApi(req: http.IncomingMessage, res: http.ServerResponse, logged: LoggedRequest): void {
+    if (!takeFault(['hang'], logged.method, logged.path)) {
+      serve(req, res, logged.path, logged.query, logged.body as Record<string, unknown>);
+      return;
+    }
+    hung.push({
+      request: logged,
+      proceed: () => {
+        try {
+          serve(req, res, logged.path, logged.query, logged.body as Record<string, unknown>);
+        } catch (error) {
+          sendFailure(res, error);
+        }
+      },
+    });
+    for (const waiter of heldWaiters.filter((w) => hung.length >= w.count)) {
+      heldWaiters.splice(heldWaiters.indexOf(waiter), 1);
+      waiter.resolve(hung.map((h) => h.request));
+    }
+  }
+
+  function serve(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     urlPath: string,
@@ -542,14 +595,11 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
             body = parsed as Record<string, unknown>;
         }
-        requests.push({ method: req.method ?? 'GET', path: url.pathname, query, body });
-        handleApi(req, res, url.pathname, query, body);
+        const logged: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body };
+        requests.push(logged);
+        handleApi(req, res, logged);
       } catch (error) {
-        send(
-          res,
-          500,
-          new ApiError(500, 'backendError', `stand-in failure: ${(error as Error).message}`).body(),
-        );
+        sendFailure(res, error);
       }
     });
   });
@@ -591,29 +641,28 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
         : {}),
       physicalBlockSizeBytes: '4096',
     };
+    if (seed.resourcePolicies?.length) attachSeeded(disk, key, projectId, seed.resourcePolicies);
     disks.set(key, disk);
     return disk;
   }
 
-  function putSnapshot(seed: SnapshotSeed): SnapshotJson {
-    const projectId = seed.project ?? DEFAULT_PROJECT;
-    const key = `projects/${projectId}/global/snapshots/${seed.name}`;
-    const snapshot: SnapshotJson = {
-      kind: 'compute#snapshot',
-      id: newId(),
-      creationTimestamp: timestamp(),
-      name: seed.name,
-      status: seed.status ?? 'READY',
-      sourceDisk: link(`projects/${projectId}/zones/us-east5-b/disks/deleted-disk`),
-      sourceDiskId: newId(),
-      diskSizeGb: String(seed.diskSizeGb),
-      storageBytes: String(seed.diskSizeGb * 1024 ** 2),
-      selfLink: link(key),
-      ...(seed.labels ? { labels: { ...seed.labels } } : {}),
-      labelFingerprint: fingerprint(),
-    };
-    snapshots.set(key, snapshot);
-    return snapshot;
+  /** Seeds go through the same rules as the API: a policy a disk names must exist and fit the disk. */
+  function attachSeeded(disk: DiskJson, key: string, projectId: string, names: string[]): void {
+    const urls = names.map((n) =>
+      n.includes('/') ? n : `projects/${projectId}/regions/${diskRegion(disk)}/resourcePolicies/${n}`,
+    );
+    disk.resourcePolicies = policiesAfterAdd(disk, urls, policies, projectId, key).map((p) => p.selfLink);
+  }
+
+  function release(): number {
+    const released = hung.splice(0);
+    for (const h of released) h.proceed();
+    return released.length;
+  }
+
+  function whenHeld(count = 1): Promise<LoggedRequest[]> {
+    if (hung.length >= count) return Promise.resolve(hung.map((h) => h.request));
+    return new Promise((resolve) => heldWaiters.push({ count, resolve }));
   }
 
   return {
@@ -625,11 +674,18 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     requests,
     tokenExchanges: () => exchanges,
     disks: () => [...disks.values()],
+    disk: (resourcePath) => disks.get(relative(resourcePath)),
     snapshots: () => [...snapshots.values()],
+    resourcePolicies: () => [...policies.values()],
     operations: () => [...operations.values()].map((o) => o.json),
     putDisk,
-    putSnapshot,
+    putSnapshot: (seed) => seedSnapshot(state, seed, seed.project ?? DEFAULT_PROJECT, goneDiskIds),
+    putResourcePolicy: (seed) => seedResourcePolicy(state, seed, seed.project ?? DEFAULT_PROJECT),
+    removeDisk: (resourcePath) => disks.delete(relative(resourcePath)),
     inject: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    held: () => hung.map((h) => h.request),
+    whenHeld,
+    release,
     writeExternalAccountCredentials(dir: string): string {
       const subjectToken = path.join(dir, 'github-oidc-token.jwt');
       // A GitHub OIDC token stands in here; the STS stand-in accepts any non-empty subject token.
@@ -658,7 +714,14 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
   };
 }
 
+/** A bug in the stand-in answers 500 with its message, so a test shows it instead of hanging. */
+function sendFailure(res: http.ServerResponse, error: unknown): void {
+  send(res, 500, new ApiError(500, 'backendError', `stand-in failure: ${(error as Error).message}`).body());
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
+  // A released request whose client gave up: performed, but nobody to answer.
+  if (res.destroyed || res.socket?.destroyed !== false) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=UTF-8',

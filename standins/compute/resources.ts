@@ -19,6 +19,8 @@ export interface DiskJson {
   users?: string[];
   sourceSnapshot?: string;
   sourceSnapshotId?: string;
+  /** Full URLs of the attached resource policies (snapshot schedules); absent when none, as GCE omits empty lists. */
+  resourcePolicies?: string[];
   physicalBlockSizeBytes: string;
 }
 
@@ -36,6 +38,33 @@ export interface SnapshotJson {
   selfLink: string;
   labels?: Record<string, string>;
   labelFingerprint: string;
+  /** Set on snapshots a snapshot schedule took. */
+  autoCreated?: boolean;
+  sourceSnapshotSchedulePolicy?: string;
+  sourceSnapshotSchedulePolicyId?: string;
+}
+
+/** A snapshot schedule as ResourcePolicy JSON (compute/v1 resourcePolicies); int32 fields are JSON numbers. */
+export interface SnapshotSchedulePolicyJson {
+  schedule: {
+    hourlySchedule?: { hoursInCycle: number; startTime: string };
+    dailySchedule?: { daysInCycle: number; startTime: string };
+    weeklySchedule?: { dayOfWeeks: { day: string; startTime: string }[] };
+  };
+  retentionPolicy?: { maxRetentionDays: number; onSourceDiskDelete: string };
+  snapshotProperties?: { labels?: Record<string, string>; storageLocations?: string[]; guestFlush?: boolean };
+}
+
+export interface ResourcePolicyJson {
+  kind: 'compute#resourcePolicy';
+  id: string;
+  creationTimestamp: string;
+  selfLink: string;
+  region: string;
+  name: string;
+  description?: string;
+  status: string;
+  snapshotSchedulePolicy: SnapshotSchedulePolicyJson;
 }
 
 export interface OperationJson {
@@ -59,10 +88,53 @@ export interface OperationJson {
   httpErrorMessage?: string;
 }
 
-export const newId = (): string => String(randomInt(1, 2 ** 47)) + String(randomInt(100000, 999999));
+/** One operation the stand-in runs: it turns DONE after `pollsToDone` polls (GET or wait). */
+export interface OperationState {
+  json: OperationJson;
+  polls: number;
+  pollsToDone: number;
+  failure?: { code: string; message: string; httpStatus: number };
+  /** Runs once when the operation turns DONE without error. */
+  onDone: () => void;
+}
 
-/** GCE's timestamps carry the Pacific offset; any RFC 3339 time is faithful enough. */
-export const timestamp = (): string => new Date().toISOString().replace('Z', '-00:00');
+/** The resource stays CREATING until its operation is DONE and it was read this many more times. */
+export interface Pending {
+  op: OperationState;
+  reads: number;
+}
+
+/** GCE writes selfLinks on www.googleapis.com whichever endpoint was called; so does the stand-in. */
+export const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1/';
+
+/** 19 digits below 2^63, like GCE's ids: the client decodes `id` as uint64, so a larger one would wrap. */
+export const newId = (): string =>
+  String(randomInt(100_000_000, 900_000_000)) + String(randomInt(0, 10_000_000_000)).padStart(10, '0');
+
+const PACIFIC = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZoneName: 'longOffset',
+});
+
+/**
+ * RFC 3339 in Pacific time with its offset, as GCE writes creationTimestamp (e.g. 2024-05-01T09:12:34.567-07:00):
+ * the offset changes with daylight saving time, so only parsed times compare correctly, not strings.
+ */
+export function gceTimestamp(date: Date): string {
+  const part = Object.fromEntries(PACIFIC.formatToParts(date).map((p) => [p.type, p.value]));
+  const offset = String(part.timeZoneName).replace(/^GMT$/, 'GMT+00:00').replace('GMT', '');
+  const millis = String(date.getUTCMilliseconds()).padStart(3, '0');
+  return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}:${part.second}.${millis}${offset}`;
+}
+
+export const timestamp = (): string => gceTimestamp(new Date());
 
 export const fingerprint = (): string => randomBytes(8).toString('base64');
 
@@ -73,11 +145,14 @@ const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
 const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
 
 /** The real API refuses labels that break these rules with 400 invalid. */
-export function invalidLabel(labels: Record<string, string> | undefined): string | undefined {
+export function invalidLabel(
+  labels: Record<string, string> | undefined,
+  field = 'resource.labels',
+): string | undefined {
   for (const [key, value] of Object.entries(labels ?? {})) {
-    if (!LABEL_KEY.test(key)) return `Invalid value for field 'resource.labels': label key '${key}'`;
+    if (!LABEL_KEY.test(key)) return `Invalid value for field '${field}': label key '${key}'`;
     if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
-      return `Invalid value for field 'resource.labels': label value '${String(value)}' of key '${key}'`;
+      return `Invalid value for field '${field}': label value '${String(value)}' of key '${key}'`;
     }
   }
   return undefined;
