@@ -9,8 +9,8 @@ import { SnapshotsClient } from '@google-cloud/compute/build/src/v1/snapshots_cl
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { OAuth2Client } from 'google-auth-library';
 import type { ClientOptions } from 'google-gax';
-import { apiErrorDetail, endpointOptions, httpStatus } from '../src/compute.js';
-import { startComputeStandIn, type ComputeStandIn } from '../standins/compute/index.js';
+import { apiErrorDetail, endpointOptions, httpStatus } from '../../src/clients/compute.js';
+import { startComputeStandIn, type ComputeStandIn } from '../../standins/compute/index.js';
 
 type Operation = protos.google.cloud.compute.v1.IOperation;
 
