@@ -90,7 +90,7 @@ export async function runDrill(
   planStep(report, 'disk', config.disk.name, `${describeDiskPlan(plan)} (only read and snapshotted)`);
   planAdvice(report, plan);
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
-  const cluster = await connectToCluster(config, report.tools!);
+  const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production);
   try {
     await restoreDrill(ctx, cluster);
@@ -172,10 +172,10 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   core.setOutput('disk-created', String(disk.created));
 
   const release = { ...config.release, name: names.release, namespace: names.namespace };
-  const { kubectl, helm } = cluster;
+  const { kube, helm } = cluster;
   const pvTarget = volumeTarget(config, disk, names.pv, release);
-  const pvPlan = planPersistentVolume(pvTarget, await observePersistentVolume(kubectl, names.pv));
-  const pv = await applyPersistentVolumePlan(kubectl, names.pv, pvPlan);
+  const pvPlan = planPersistentVolume(pvTarget, await observePersistentVolume(kube, names.pv));
+  const pv = await applyPersistentVolumePlan(kube, names.pv, pvPlan);
   planStep(report, 'volume', names.pv, pv.created ? 'created' : 'kept');
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
@@ -187,20 +187,16 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
     storage: { ...pv.claimFit, volumeName: pv.name },
     auth: config.auth,
   };
-  const observation = { ...(await observeRelease(helm, release)), authSecretExists: undefined };
-  const deployed = await applyHelmRelease(helm, target, planHelmRelease(target, observation), {
+  const observation = { ...(await observeRelease(helm, kube, release)), authSecretExists: undefined };
+  const deployed = await applyHelmRelease(helm, kube, target, planHelmRelease(target, observation), {
     deadline,
-    kubectl,
   });
   report.helmRevision = deployed.revision;
   core.setOutput('helm-revision', String(deployed.revision));
   planStep(report, 'helm', `${release.namespace}/${release.name}`, `revision ${deployed.revision}`);
-  await verifyClaimBinding(kubectl, pvTarget.claim, pv.name, deadline);
-
-  await serveAndCheck({ ...config, healthCheck: true }, deadline, kubectl, report, {
-    release: release.name,
-    namespace: release.namespace,
-  });
+  const claimBound = verifyClaimBinding(kube, pvTarget.claim, pv.name, deadline);
+  const where = { release: release.name, namespace: release.namespace };
+  await serveAndCheck({ ...config, healthCheck: true }, deadline, kube, report, where, claimBound);
   report.restored = true;
   core.setOutput('restored', 'true');
   report.notes.push(
@@ -233,8 +229,10 @@ function useOf(disk: ObservedDisk): DiskPlan {
 /** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
 async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadline): Promise<void> {
   const { names, report, prepared, snapshotPath } = ctx;
-  const { kubectl, helm } = cluster;
+  const { kube, helm } = cluster;
   const diskPath = diskResourcePath(ctx.drillTarget);
+  const gone = (apiVersion: string, kind: string, name: string): Promise<unknown> =>
+    kube.waitFor(apiVersion, kind, name, (o) => o === undefined, { budget: deadline });
   const steps: Array<[string, () => Promise<unknown>]> = [
     [
       'release',
@@ -251,16 +249,21 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
     [
       'volume',
       async () => {
-        const pv = await observePersistentVolume(kubectl, names.pv);
-        // The drill's volume is deleted only while it still points at the drill disk.
-        if (pv?.spec?.csi?.volumeHandle === diskPath)
-          await kubectl.run(['delete', 'persistentvolume', names.pv, '--wait=true']);
+        const pv = await observePersistentVolume(kube, names.pv);
+        // The drill's volume is deleted only while it still points at the drill disk, and only that version of it.
+        if (pv?.spec?.csi?.volumeHandle !== diskPath) return;
+        const preconditions = { uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
+        await kube.delete('v1', 'PersistentVolume', names.pv, { preconditions, budget: deadline });
+        await gone('v1', 'PersistentVolume', names.pv);
       },
     ],
     // Named after this run, so it holds nothing but the drill's release.
     [
       'namespace',
-      () => kubectl.run(['delete', 'namespace', names.namespace, '--ignore-not-found', '--wait=true']),
+      async () => {
+        await kube.delete('v1', 'Namespace', names.namespace, { budget: deadline });
+        await gone('v1', 'Namespace', names.namespace);
+      },
     ],
     ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
     [

@@ -4,6 +4,7 @@ import { forgetSecretInputs, readInput } from './config/secrets.js';
 import { runDrill } from './drill.js';
 import { Deadline } from './lib/deadline.js';
 import { describeError } from './lib/errors.js';
+import { removeAllScratch } from './lib/scratch.js';
 import { newReport, writeSummary, type Report } from './report.js';
 import {
   applyRunbook,
@@ -29,6 +30,7 @@ export async function run(): Promise<void> {
     if (report) report.error = message;
     core.setFailed(`skyha-action failed: ${message}`);
   } finally {
+    removeAllScratch();
     if (report)
       await writeSummary(report).catch((e: unknown) => core.warning(`No job summary: ${describeError(e)}`));
   }
@@ -38,14 +40,18 @@ export async function run(): Promise<void> {
 async function deploy(config: Config, deadline: Deadline, report: Report): Promise<void> {
   const prepared = prepare(config, deadline);
   const { observed, cluster } = await observeRunbook(config, deadline, prepared, report);
-  const plan = planRunbook(config, observed);
-  reportRunbookPlan(report, config, plan);
-  await refuseIfAny(config, cluster, plan);
-  if (config.mode === 'plan') {
-    report.notes.push('Plan mode: nothing was changed.');
-    return;
+  try {
+    const plan = planRunbook(config, observed);
+    reportRunbookPlan(report, config, plan);
+    await refuseIfAny(config, cluster, plan);
+    if (config.mode === 'plan') {
+      report.notes.push('Plan mode: nothing was changed.');
+      return;
+    }
+    await applyRunbook(config, deadline, { prepared, cluster, report, observed }, plan);
+  } finally {
+    cluster.kube.close();
   }
-  await applyRunbook(config, deadline, { prepared, cluster, report, observed }, plan);
   core.info(
     `SkyPilot API server ready at ${report.serverUrl}${report.restored ? ' with its previous state' : ''}`,
   );

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { createComputeClients, type ComputeClients } from './clients/compute.js';
 import { Helm } from './clients/helm.js';
-import { Kubectl } from './clients/kubectl.js';
+import { KubernetesClient } from './clients/kubernetes.js';
 import type { Config } from './config/config.js';
 import type { Deadline } from './lib/deadline.js';
 import { isRefusal, refusalError, type Refusal } from './lib/plan.js';
@@ -78,21 +78,31 @@ export function prepare(config: Config, deadline: Deadline): Prepared {
   return { compute, target: diskTarget(config), tools };
 }
 
-/** The two clients every Kubernetes step goes through. */
+/**
+ * The two clients every Kubernetes step goes through: the API from the action's own process (reads and most
+ * writes), and helm, started only to fetch the chart and to change the release.
+ */
 export interface Cluster {
-  kubectl: Kubectl;
+  kube: KubernetesClient;
   helm: Helm;
 }
 
-/** Cluster credentials, then the clients. */
-export async function connectToCluster(config: Config, tools: InstalledTools): Promise<Cluster> {
+/** Cluster credentials, then the clients, both on the same kubeconfig. */
+export async function connectToCluster(
+  config: Config,
+  tools: InstalledTools,
+  deadline: Deadline,
+): Promise<Cluster> {
   const target = config.cluster
     ? { cluster: config.cluster, location: config.clusterLocation, project: config.project }
     : undefined;
   const kubeconfig = await clusterCredentials(tools.gcloud?.binary ?? 'gcloud', target);
   if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
-  const options = kubeconfig ? { kubeconfig } : {};
-  return { kubectl: new Kubectl(tools.kubectl.binary, options), helm: new Helm(tools.helm.binary, options) };
+  const kube = KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
+    budget: deadline,
+    debug: (line) => core.debug(line),
+  });
+  return { kube, helm: new Helm(tools.helm.binary, kubeconfig ? { kubeconfig } : {}) };
 }
 
 /** Everything the deploy looks at, read before anything changes. */
@@ -108,7 +118,7 @@ export interface Observed {
   release: ReleaseObservation;
 }
 
-/** Observe everything: the disk while the tools install, then the cluster, every read side by side. */
+/** Observe everything: the disk while the tools install and the cluster is reached, then every read side by side. */
 export async function observeRunbook(
   config: Config,
   deadline: Deadline,
@@ -116,21 +126,25 @@ export async function observeRunbook(
   report: Report,
 ): Promise<{ observed: Observed; cluster: Cluster }> {
   const { compute, target } = prepared;
-  const [tools, disk] = await Promise.all([prepared.tools, observeDisk(compute, target, deadline)]);
-  report.tools = tools;
-  const cluster = await connectToCluster(config, tools);
-  const { kubectl, helm } = cluster;
+  const diskRead = observeDisk(compute, target, deadline);
+  // Awaited below with everything else; a failure here must not go unhandled while the cluster is reached.
+  diskRead.catch(() => undefined);
+  report.tools = await prepared.tools;
+  const cluster = await connectToCluster(config, report.tools, deadline);
+  const { kube, helm } = cluster;
   const ns = config.release.namespace;
   const authSecret = config.auth.authSecret;
-  const [otherScopeDisk, nodeNames, volume, claim, secrets, release, authSecretFound] = await Promise.all([
-    disk ? undefined : observeDiskInOtherScope(compute, target, deadline),
-    disk?.users.length ? listNodeNames(kubectl) : [],
-    observePersistentVolume(kubectl, config.pvName),
-    observeClaim(kubectl, claimOf(config)),
-    observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
-    observeRelease(helm, config.release),
-    authSecret ? kubectl.getJson('secret', authSecret, ns) : undefined,
-  ]);
+  const [disk, otherScopeDisk, nodeNames, volume, claim, secrets, release, authSecretFound] =
+    await Promise.all([
+      diskRead,
+      diskRead.then((d) => (d ? undefined : observeDiskInOtherScope(compute, target, deadline))),
+      diskRead.then((d) => (d?.users.length ? listNodeNames(kube) : [])),
+      observePersistentVolume(kube, config.pvName),
+      observeClaim(kube, claimOf(config)),
+      observeCredentialSecrets(kube, config.credentialSecrets, ns),
+      observeRelease(helm, kube, config.release),
+      authSecret ? kube.get('v1', 'Secret', authSecret, { namespace: ns }) : undefined,
+    ]);
   const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;
   return {
     observed: {
@@ -146,8 +160,8 @@ export async function observeRunbook(
   };
 }
 
-async function listNodeNames(kubectl: Kubectl): Promise<string[]> {
-  return (await kubectl.list('nodes')).map((n) => n.metadata?.name ?? '').filter(Boolean);
+async function listNodeNames(kube: KubernetesClient): Promise<string[]> {
+  return (await kube.list('v1', 'Node')).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
 }
 
 /** The chart's claim, `<release>-state` in the release namespace. */
@@ -235,7 +249,7 @@ export function reportRunbookPlan(report: Report, config: Config, plan: RunbookP
 export async function refuseIfAny(config: Config, cluster: Cluster, plan: RunbookPlan): Promise<void> {
   const refusal: Refusal | undefined = [plan.disk, plan.volume, plan.claim, plan.release].find(isRefusal);
   if (!refusal) return;
-  if (config.mode !== 'plan') await secureRefusedVolume(cluster.kubectl, config.pvName, plan.volume);
+  if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
   throw refusalError(refusal);
 }
 
@@ -247,7 +261,7 @@ export async function applyRunbook(
   plan: RunbookPlan,
 ): Promise<void> {
   const { prepared, cluster, report, observed } = ctx;
-  const { kubectl, helm } = cluster;
+  const { kube, helm } = cluster;
   const disk = await applyDiskPlan(prepared.compute, prepared.target, plan.disk, deadline, {
     clusterNodeNames: observed.nodeNames,
   });
@@ -257,53 +271,52 @@ export async function applyRunbook(
   core.setOutput('restored', String(report.restored));
 
   if (plan.secrets.some((p) => p.action !== 'keep')) {
-    await kubectl.apply({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: config.release.namespace },
-    });
-    await applyCredentialSecrets(kubectl, plan.secrets, config.release.namespace);
+    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: config.release.namespace } });
+    await applyCredentialSecrets(kube, plan.secrets, config.release.namespace);
   }
 
   // Planned against the projected disk; a created disk may differ (e.g. a larger snapshot): plan again, purely.
   const volumePlan = disk.created
     ? planPersistentVolume(volumeTarget(config, disk), observed.volume)
     : plan.volume;
-  const pv = await applyPersistentVolumePlan(kubectl, config.pvName, volumePlan);
+  const pv = await applyPersistentVolumePlan(kube, config.pvName, volumePlan);
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
 
   const releasePlan =
     volumePlan === plan.volume ? plan.release : planRelease(config, observed, volumePlan, plan.claim);
-  const release = await applyHelmRelease(helm, releaseTarget(config, pv.claimFit), releasePlan, {
+  const release = await applyHelmRelease(helm, kube, releaseTarget(config, pv.claimFit), releasePlan, {
     deadline,
-    kubectl,
   });
   report.helmRevision = release.revision;
   core.setOutput('helm-revision', String(release.revision));
 
+  const where = { release: config.release.name, namespace: config.release.namespace };
   // An unchanged release whose claim was already Bound to our volume needs no second look.
-  if (release.changed || plan.claim.action !== 'bound')
-    await verifyClaimBinding(kubectl, claimOf(config), pv.name, deadline);
-  await serveAndCheck(config, deadline, kubectl, report, {
-    release: config.release.name,
-    namespace: config.release.namespace,
-  });
+  const claimBound =
+    release.changed || plan.claim.action !== 'bound'
+      ? verifyClaimBinding(kube, claimOf(config), pv.name, deadline)
+      : Promise.resolve();
+  await serveAndCheck(config, deadline, kube, report, where, claimBound);
 }
 
-/** The server URL users log in to, then its health: the runbook's last step. */
+/**
+ * The server URL users log in to, then its health: the runbook's last step. The address is awaited side by side
+ * with `before` (the claim's binding); health is only asked once both are there.
+ */
 export async function serveAndCheck(
   config: Config,
   deadline: Deadline,
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   report: Report,
   where: { release: string; namespace: string },
+  before: Promise<void> = Promise.resolve(),
 ): Promise<void> {
-  const url = await discoverServerUrl(kubectl, where, deadline);
+  const [url] = await Promise.all([discoverServerUrl(kube, where, deadline), before]);
   report.serverUrl = url;
   core.setOutput('server-url', url);
   if (!config.healthCheck) return;
-  const health = await waitForHealth(url, config.auth, deadline, { kubectl, target: where });
+  const health = await waitForHealth(url, config.auth, deadline, { kube, target: where });
   if (health.version) {
     report.serverVersion = health.version;
     core.setOutput('server-version', health.version);

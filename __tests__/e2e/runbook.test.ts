@@ -331,7 +331,16 @@ describe('cloud credential secrets (issue 6)', () => {
     assert.match(deployment, /launch-project/, 'gcpCredentials.projectId from the key');
     const argv = fs.readFileSync(argvLog, 'utf8');
     assert.match(argv, /^helm upgrade --install/m, 'the wrappers saw the calls');
-    assert.match(argv, /^kubectl .*apply --server-side/m, 'the Secrets went through the wrapped kubectl');
+    // The Secrets are applied from the action's own process: no tool ever sees them.
+    const applied = world.kube
+      .mutatingRequests()
+      .filter((r) => /\/secrets\/(gcp|aws|kube)-credentials$/.test(r.path));
+    assert.equal(applied.length, 3);
+    for (const r of applied) {
+      assert.equal(r.contentType, 'application/apply-patch+yaml');
+      assert.equal(r.userAgent, 'skyha-action');
+    }
+    assert.doesNotMatch(argv, /^kubectl (?!version)/m, 'no kubectl process changes anything');
     for (const secret of secretValues)
       assert.ok(!argv.includes(secret), 'a secret reached a process argument');
     assertNoSecret(run, ...secretValues);

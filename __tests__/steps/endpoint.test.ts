@@ -12,9 +12,8 @@ import { Deadline } from '../../src/lib/deadline.js';
 import { ActionError } from '../../src/lib/errors.js';
 import { Helm } from '../../src/clients/helm.js';
 import { deployRelease } from '../support/steps.js';
-import { Kubectl } from '../../src/clients/kubectl.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../../src/steps/persistentVolume.js';
-import { toolEnv } from '../support/clients.js';
+import { kubeClientOf, toolEnv } from '../support/clients.js';
 import {
   controllerServiceName,
   discoverServerUrl,
@@ -185,7 +184,7 @@ function clientsFor(kube: KubeStandIn, bins: { kubectl: string; helm: string }, 
   const kubeconfig = kube.writeKubeconfig(dir);
   const env = toolEnv(dir);
   return {
-    kubectl: new Kubectl(bins.kubectl, { kubeconfig, env }),
+    kube: kubeClientOf(kubeconfig),
     helm: new Helm(bins.helm, { kubeconfig, env }),
   };
 }
@@ -233,29 +232,30 @@ describe('discoverServerUrl against the Kubernetes stand-in', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-endpoint-test-'));
     dirs.push(dir);
     kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skypilot' } });
-    return { kube, ...clientsFor(kube, await realBinaries('helm4'), dir) };
+    const { kube: client } = clientsFor(kube, await realBinaries('helm4'), dir);
+    return { kube, client };
   }
   const target = { release: 'skypilot', namespace: 'skypilot' };
 
   test('waits for the LoadBalancer address over several polls', async () => {
-    const { kube, kubectl } = await setup({ loadBalancerDelayPolls: 3 });
+    const { kube, client } = await setup({ loadBalancerDelayPolls: 3 });
     kube.put(controllerService('LoadBalancer'));
-    const url = await discoverServerUrl(kubectl, target, new Deadline(60_000), { pollMs: 10 });
+    const url = await discoverServerUrl(client, target, new Deadline(60_000), { pollMs: 10 });
     assert.match(url, /^http:\/\/127\.\d+\.\d+\.\d+$/);
   });
 
   test('NodePort: a node address and the http nodePort', async () => {
-    const { kube, kubectl } = await setup({});
+    const { kube, client } = await setup({});
     kube.put(controllerService('NodePort'));
-    const url = await discoverServerUrl(kubectl, target, new Deadline(60_000), { pollMs: 10 });
+    const url = await discoverServerUrl(client, target, new Deadline(60_000), { pollMs: 10 });
     assert.match(url, /^http:\/\/[\d.]+:31080$/);
   });
 
   test('a LoadBalancer that never gets an address is a clear timeout error naming the Service', async () => {
-    const { kube, kubectl } = await setup({ loadBalancer: 'never' });
+    const { kube, client } = await setup({ loadBalancer: 'never' });
     kube.put(controllerService('LoadBalancer'));
     await assert.rejects(
-      discoverServerUrl(kubectl, target, new Deadline(1500), { pollMs: 100 }),
+      discoverServerUrl(client, target, new Deadline(1500), { pollMs: 100 }),
       (e: unknown) =>
         e instanceof ActionError &&
         /Service skypilot-ingress-nginx-controller got no LoadBalancer address/.test(e.message) &&
@@ -275,7 +275,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       await repo.close();
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    const { kubectl, helm } = clientsFor(kube, bins, dir);
+    const { kube: client, helm } = clientsFor(kube, bins, dir);
     const deadline = new Deadline(120_000);
     const volume = {
       name: 'sky-api-server-pv',
@@ -285,10 +285,11 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       zones: ['us-central1-a'],
       claim: { namespace: 'skypilot', name: 'skypilot-state' },
     };
-    const pv = await applyPersistentVolumePlan(kubectl, volume.name, planPersistentVolume(volume, undefined));
+    const pv = await applyPersistentVolumePlan(client, volume.name, planPersistentVolume(volume, undefined));
     const auth = { username: 'skypilot', password: 'e2e-Passw0rd', authSecret: undefined };
     await deployRelease(
       helm,
+      client,
       {
         name: 'skypilot',
         namespace: 'skypilot',
@@ -302,12 +303,12 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
         storage: { ...pv.claimFit, volumeName: pv.name },
         auth,
       },
-      { deadline, kubectl },
+      { deadline },
     );
     const target = { release: 'skypilot', namespace: 'skypilot' };
-    const url = await discoverServerUrl(kubectl, target, deadline, { pollMs: 50 });
+    const url = await discoverServerUrl(client, target, deadline, { pollMs: 50 });
     assert.doesNotMatch(url, /@|e2e-Passw0rd/);
-    const health = await waitForHealth(url, auth, deadline, { pollMs: 50, kubectl, target });
+    const health = await waitForHealth(url, auth, deadline, { pollMs: 50, kube: client, target });
     assert.equal(health.url, url);
     assert.ok(health.version);
     assert.equal(health.apiVersion, '16');
@@ -326,7 +327,7 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
     await kube.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const { kubectl } = clientsFor(kube, bins, dir);
+  const { kube: client } = clientsFor(kube, bins, dir);
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skypilot' } });
   kube.put({
     apiVersion: 'apps/v1',
@@ -358,7 +359,7 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
   });
   kube.put(controllerService('LoadBalancer'));
   const target = { release: 'skypilot', namespace: 'skypilot' };
-  const url = await discoverServerUrl(kubectl, target, new Deadline(30_000), { pollMs: 10 });
+  const url = await discoverServerUrl(client, target, new Deadline(30_000), { pollMs: 10 });
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => (
@@ -369,7 +370,7 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
     await assert.rejects(
       waitForHealth(url, { username: 'skypilot', password: undefined }, new Deadline(1000), {
         pollMs: 100,
-        kubectl,
+        kube: client,
         target,
       }),
       /not healthy within .*status unhealthy/,

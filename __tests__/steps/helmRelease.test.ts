@@ -10,7 +10,6 @@ import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/in
 import { Deadline } from '../../src/lib/deadline.js';
 import { ActionError } from '../../src/lib/errors.js';
 import { Helm } from '../../src/clients/helm.js';
-import { Kubectl } from '../../src/clients/kubectl.js';
 import { persistentVolumeManifest } from '../../src/steps/persistentVolume.js';
 import {
   chartSource,
@@ -24,7 +23,7 @@ import {
   type ReleaseTarget,
 } from '../../src/steps/helmRelease.js';
 import { htpasswdLine, htpasswdMatches } from '../../src/lib/htpasswd.js';
-import { argvRecorder, toolEnv } from '../support/clients.js';
+import { argvRecorder, kubeClientOf, toolEnv } from '../support/clients.js';
 import { deployRelease } from '../support/steps.js';
 
 const TARGET: ReleaseTarget = {
@@ -169,13 +168,13 @@ test('a release stuck pending names the way out', () => {
   assert.match(rollback?.hint ?? '', /helm rollback skypilot 1 -n ns/);
 });
 
-/** Real kubectl and helm, each through a wrapper that appends its argv to one file. */
+/** Real helm through a wrapper that appends its argv to one file, and the in-process Kubernetes client. */
 function recordedClients(flavourBins: { kubectl: string; helm: string }, kubeconfig: string, dir: string) {
   const log = path.join(dir, 'argv.log');
   const wrap = (real: string, name: string): string => argvRecorder(real, name, dir, log);
   const env = toolEnv(dir);
   return {
-    kubectl: new Kubectl(wrap(flavourBins.kubectl, 'kubectl'), { kubeconfig, env }),
+    kube: kubeClientOf(kubeconfig),
     helm: new Helm(wrap(flavourBins.helm, 'helm'), { kubeconfig, env }),
     argv: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''),
   };
@@ -261,7 +260,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
         zones: ['us-central1-a'],
         claim: { namespace: 'skypilot', name: 'skypilot-state' },
       });
-      await clients.kubectl.apply(pv);
+      await clients.kube.apply(pv);
       target = {
         ...TARGET,
         repoUrl: repo.url,
@@ -277,7 +276,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
 
     test('fresh install binds the claim to our volume and stores a verifying htpasswd line; no secret in argv or log', async () => {
       const { result, log } = await captureLog(() =>
-        deployRelease(clients.helm, target, { deadline: new Deadline(120_000), kubectl: clients.kubectl }),
+        deployRelease(clients.helm, clients.kube, target, { deadline: new Deadline(120_000) }),
       );
       assert.equal(result.revision, 1);
       assert.equal(result.changed, true);
@@ -306,10 +305,21 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
         assert.doesNotMatch(text, /pw-Secret-1/);
         assert.doesNotMatch(text, /\$apr1\$/);
       }
+      // The nightly is fetched once (with --devel, from helm-repo-url, the user's repositories untouched) and the
+      // very chart fetched is the one installed.
+      const pulled =
+        /^pull skypilot-nightly --devel --repo http:\/\/127\.0\.0\.1:\d+ --untar --untardir (\S+)/m.exec(
+          clients.argv(),
+        );
+      assert.ok(pulled, clients.argv());
       assert.match(
         clients.argv(),
-        /upgrade --install skypilot skypilot\/skypilot-nightly --namespace skypilot --create-namespace --devel --wait/,
+        new RegExp(
+          `^upgrade --install skypilot ${pulled[1]}/skypilot-nightly --namespace skypilot --create-namespace --wait`,
+          'm',
+        ),
       );
+      assert.doesNotMatch(clients.argv(), /^repo add/m);
       assert.deepEqual(
         fs.readdirSync(dir).filter((f) => f.startsWith('skyha-values-')),
         [],
@@ -319,7 +329,9 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
 
     test('a rerun with the same chart and values makes no new revision and no mutating request', async () => {
       kube.clearRequests();
-      const result = await deployRelease(clients.helm, target, { deadline: new Deadline(120_000) });
+      const result = await deployRelease(clients.helm, clients.kube, target, {
+        deadline: new Deadline(120_000),
+      });
       assert.deepEqual(result, { revision: 1, changed: false, chartVersion: result.chartVersion });
       assert.deepEqual(
         kube.mutatingRequests().map((r) => `${r.method} ${r.path}`),
@@ -333,6 +345,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       ).data;
       const result = await deployRelease(
         clients.helm,
+        clients.kube,
         { ...target, values: { ...target.values, apiService: { skipResourceCheck: true, extra: 'x' } } },
         { deadline: new Deadline(120_000) },
       );
@@ -348,7 +361,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       const lastDeployed = leavePending(kube, 'skypilot', 'skypilot', 'pending-upgrade');
       kube.clearRequests();
       await assert.rejects(
-        deployRelease(clients.helm, target, { deadline: new Deadline(60_000) }),
+        deployRelease(clients.helm, clients.kube, target, { deadline: new Deadline(60_000) }),
         (e: unknown) =>
           e instanceof ActionError &&
           /pending-upgrade/.test(e.message) &&
@@ -374,8 +387,9 @@ test('a rollout that never becomes available fails with diagnostics and leaves n
     assert.rejects(
       deployRelease(
         clients.helm,
+        clients.kube,
         { ...TARGET, repoUrl: repo.url, values: { apiService: { skipResourceCheck: true } } },
-        { deadline: new Deadline(4000), kubectl: clients.kubectl },
+        { deadline: new Deadline(4000) },
       ),
       (e: unknown) => e instanceof ActionError && /helm upgrade --install of skypilot failed/.test(e.message),
     ),

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { realBinaries } from '../../standins/binaries.js';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import { ActionError } from '../../src/lib/errors.js';
-import { Kubectl } from '../../src/clients/kubectl.js';
+import type { KubernetesClient } from '../../src/clients/kubernetes.js';
+import { kubeClientOf } from '../support/clients.js';
 import { refused } from '../support/steps.js';
 import {
   applyPersistentVolumePlan,
@@ -220,16 +220,15 @@ test("another storage class is followed with a warning; none at all is refused (
   );
 });
 
-describe('against the Kubernetes stand-in, with the real kubectl', () => {
+describe('against the Kubernetes stand-in, through the in-process client', () => {
   let kube: KubeStandIn;
-  let kubectl: Kubectl;
+  let kubectl: KubernetesClient;
   let dir: string;
 
   before(async () => {
-    const bins = await realBinaries('helm4');
     kube = await startKubeStandIn({ nodeZone: 'us-east5-b' });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-pv-test-'));
-    kubectl = new Kubectl(bins.kubectl, { kubeconfig: kube.writeKubeconfig(dir), env: { HOME: dir } });
+    kubectl = kubeClientOf(kube.writeKubeconfig(dir));
     kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'skypilot' } });
   });
   after(async () => {
@@ -297,7 +296,9 @@ describe('against the Kubernetes stand-in, with the real kubectl', () => {
         resources: { requests: { storage: facts.claimFit.size } },
       },
     });
-    const claim = await kubectl.getJson<PersistentVolume>('persistentvolumeclaim', 'rel-state', 'skypilot');
+    const claim = await kubectl.get<PersistentVolume>('v1', 'PersistentVolumeClaim', 'rel-state', {
+      namespace: 'skypilot',
+    });
     assert.equal(claim?.status?.phase, 'Bound');
     assert.equal(storedPv('released-pv')?.status?.phase, 'Bound');
     kube.clearRequests();

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { KubernetesClient } from '../../src/clients/kubernetes.js';
+import { Deadline } from '../../src/lib/deadline.js';
 
 /** A private HOME and helm folders for one test: kubectl caches discovery there, helm its repositories. */
 export function toolEnv(dir: string): Record<string, string> {
@@ -20,4 +22,9 @@ export function argvRecorder(real: string, name: string, dir: string, log: strin
     mode: 0o755,
   });
   return binary;
+}
+
+/** The action's in-process Kubernetes client on a stand-in's kubeconfig, with a budget long enough for any test. */
+export function kubeClientOf(kubeconfig: string, budgetMs = 120_000): KubernetesClient {
+  return KubernetesClient.fromKubeconfig({ path: kubeconfig }, { budget: new Deadline(budgetMs) });
 }

@@ -1,6 +1,6 @@
 import type { ComputeClients } from '../../src/clients/compute.js';
 import type { Helm } from '../../src/clients/helm.js';
-import type { Kubectl } from '../../src/clients/kubectl.js';
+import type { KubernetesClient } from '../../src/clients/kubernetes.js';
 import type { Deadline } from '../../src/lib/deadline.js';
 import { refusalError, type Refusal } from '../../src/lib/plan.js';
 import {
@@ -33,11 +33,12 @@ export async function ensureDisk(
 
 export async function deployRelease(
   helm: Helm,
+  kube: KubernetesClient,
   target: ReleaseTarget,
-  options: { deadline: Deadline; kubectl?: Kubectl },
+  options: { deadline: Deadline; diagnose?: boolean },
 ): Promise<ReleaseFacts> {
-  const observation = { ...(await observeRelease(helm, target)), authSecretExists: undefined };
-  return applyHelmRelease(helm, target, planHelmRelease(target, observation), options);
+  const observation = { ...(await observeRelease(helm, kube, target)), authSecretExists: undefined };
+  return applyHelmRelease(helm, kube, target, planHelmRelease(target, observation), options);
 }
 
 /** A plan's refusal as the error the orchestration would raise, so tests assert its message and hint. */

@@ -1,8 +1,5 @@
 import * as core from '@actions/core';
-import { parse as parseYaml } from 'yaml';
-import { CommandError, runCommand, type CommandOptions, type CommandResult } from './command.js';
-import { ActionError } from '../lib/errors.js';
-import { parseJson } from '../lib/json.js';
+import { runCommand, type CommandOptions, type CommandResult } from './command.js';
 
 export interface HelmOptions {
   /** Passed as --kubeconfig on every call; without it helm uses $KUBECONFIG or ~/.kube/config. */
@@ -11,34 +8,21 @@ export interface HelmOptions {
   env?: Record<string, string>;
 }
 
-/** `helm get metadata -o json` (helm 3.13+ and helm 4): the latest revision, without values or manifest. */
-export interface HelmReleaseMetadata {
-  name: string;
-  namespace?: string;
-  /** The chart's name and version as deployed. */
-  chart?: string;
+/** Where a chart comes from, as `helm pull` and `helm upgrade` take it. */
+export interface ChartRef {
+  /** REPO-less chart name with `repo`, an oci:// reference, or a local path. */
+  chart: string;
   version?: string;
-  revision: number;
-  /** deployed, failed, pending-install, pending-upgrade, ... */
-  status: string;
-}
-
-/** One line of `helm history -o json`. */
-export interface HelmRevision {
-  revision: number;
-  status: string;
-  chart?: string;
-  description?: string;
+  devel?: boolean;
+  /** Chart repository URL (`--repo`), so the user's own repository list is never touched. */
+  repo?: string;
 }
 
 export interface UpgradeInstall {
   release: string;
-  chart: string;
+  /** A chart directory (what `pull` unpacked), so the version installed is the version planned. */
+  chartDir: string;
   namespace: string;
-  version?: string;
-  devel?: boolean;
-  /** Chart repository URL for a chart given by bare name (`--repo`). */
-  repo?: string;
   /** Values files, later ones winning. */
   valuesFiles: string[];
   /** Go duration for --timeout, e.g. `540s`. */
@@ -47,9 +31,10 @@ export interface UpgradeInstall {
   secrets?: readonly string[];
 }
 
-const HELM_JSON_HINT = 'Use helm 3.13 or later';
-
-/** The Helm client: every helm call goes through `run`, and so through runCommand. */
+/**
+ * The Helm client, started only to fetch a chart or to change a release (the release itself is read from its
+ * storage, in-process). Every call goes through `run`, and so through runCommand.
+ */
 export class Helm {
   constructor(
     readonly binary: string,
@@ -67,68 +52,22 @@ export class Helm {
     return (await this.run(['version', '--template={{.Version}}'])).stdout.trim();
   }
 
-  /** Adds (or re-points) a chart repository under `name`; helm fetches its index while adding it. */
-  async repoAdd(name: string, url: string): Promise<void> {
-    await this.run(['repo', 'add', name, url, '--force-update']);
-  }
-
-  /** The latest revision of a release, or undefined when there is none. */
-  async metadata(release: string, namespace: string): Promise<HelmReleaseMetadata | undefined> {
-    const args = ['get', 'metadata', release, '--namespace', namespace, '--output', 'json'];
-    const result = await this.run(args, { allowFailure: true });
-    if (result.exitCode !== 0) {
-      if (/release: not found/i.test(result.stderr)) return undefined;
-      throw new CommandError(`helm ${args.join(' ')}`, result);
-    }
-    return parseJson<HelmReleaseMetadata>(result.stdout, `helm get metadata ${release}`, HELM_JSON_HINT);
-  }
-
-  /** The release's revisions, oldest first. */
-  async history(release: string, namespace: string): Promise<HelmRevision[]> {
-    const result = await this.run([
-      'history',
-      release,
-      '--namespace',
-      namespace,
-      '--max',
-      '50',
-      '--output',
-      'json',
-    ]);
-    return parseJson<HelmRevision[] | null>(result.stdout, `helm history ${release}`, HELM_JSON_HINT) ?? [];
-  }
-
-  /** The values the user supplied to the deployed revision (what -f and --set gave, merged). */
-  async getValues(release: string, namespace: string): Promise<Record<string, unknown>> {
-    const result = await this.run(['get', 'values', release, '--namespace', namespace, '--output', 'json']);
-    return (
-      parseJson<Record<string, unknown> | null>(
-        result.stdout,
-        `helm get values ${release}`,
-        HELM_JSON_HINT,
-      ) ?? {}
-    );
-  }
-
-  /** The chart version `upgrade --install` would pick, read from the repository index. */
-  async chartVersion(
-    chart: string,
-    options: { version?: string; devel?: boolean; repo?: string } = {},
-  ): Promise<string> {
-    const args = ['show', 'chart', chart, ...chartArgs(options)];
-    const metadata = parseYaml((await this.run(args)).stdout) as { version?: unknown } | null;
-    if (typeof metadata?.version !== 'string') {
-      throw new ActionError(`\`helm show chart ${chart}\` printed no version`, {
-        hint: 'Check the chart and helm-repo-url inputs',
-      });
-    }
-    return metadata.version;
+  /** Downloads the chart `upgrade --install` would pick and unpacks it under `dir` (as `dir/<chart name>`). */
+  async pull(ref: ChartRef, dir: string): Promise<void> {
+    await this.run(['pull', ref.chart, ...chartArgs(ref), '--untar', '--untardir', dir]);
   }
 
   /** `helm upgrade --install --wait`: values only through files, so no secret reaches argv. */
   async upgradeInstall(request: UpgradeInstall): Promise<void> {
-    const args = ['upgrade', '--install', request.release, request.chart, '--namespace', request.namespace];
-    args.push('--create-namespace', ...chartArgs(request), '--wait', '--timeout', request.timeout);
+    const args = [
+      'upgrade',
+      '--install',
+      request.release,
+      request.chartDir,
+      '--namespace',
+      request.namespace,
+    ];
+    args.push('--create-namespace', '--wait', '--timeout', request.timeout);
     for (const file of request.valuesFiles) args.push('--values', file);
     // Printed after the fact rather than streamed, so the redaction of secrets applies to it too.
     const result = await this.run(args, { secrets: request.secrets ?? [] });
@@ -136,10 +75,10 @@ export class Helm {
   }
 }
 
-function chartArgs(options: { version?: string; devel?: boolean; repo?: string }): string[] {
+function chartArgs(ref: ChartRef): string[] {
   const args: string[] = [];
-  if (options.version) args.push('--version', options.version);
-  if (options.devel) args.push('--devel');
-  if (options.repo) args.push('--repo', options.repo);
+  if (ref.version) args.push('--version', ref.version);
+  if (ref.devel) args.push('--devel');
+  if (ref.repo) args.push('--repo', ref.repo);
   return args;
 }

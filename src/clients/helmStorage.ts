@@ -50,8 +50,6 @@ export interface ReadReleaseOptions {
   budget?: Budget;
 }
 
-const SYSTEM_LABELS = new Set(['name', 'owner', 'status', 'version', 'createdAt', 'modifiedAt']);
-
 /** HELM_DRIVER as helm reads it; the memory and sql drivers keep nothing this process could read. */
 export function helmDriver(env: NodeJS.ProcessEnv = process.env): HelmDriver {
   const value = (env.HELM_DRIVER ?? '').trim().toLowerCase();
@@ -117,12 +115,6 @@ export function releaseMetadata(release: StoredRelease): Record<string, unknown>
     status: release.status,
     deployedAt: release.lastDeployed ? rfc3339Seconds(release.lastDeployed) : '',
   };
-}
-
-/** Custom labels given with `helm install --labels` (the storage object's labels minus helm's own). */
-export function customLabels(object: KubeObject): Record<string, string> {
-  const labels = object.metadata?.labels ?? {};
-  return Object.fromEntries(Object.entries(labels).filter(([key]) => !SYSTEM_LABELS.has(key)));
 }
 
 /**

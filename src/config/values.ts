@@ -12,7 +12,7 @@ export type ChartValues = Record<string, unknown>;
  * The one parse of chart values: helm reads values as YAML 1.1 (merge keys, yes/no booleans), so the action
  * checks, and later compares, what helm will see.
  */
-function parseValuesYaml(text: string): unknown {
+export function parseValuesYaml(text: string): unknown {
   return parseYaml(text, { version: '1.1', merge: true });
 }
 

@@ -1,5 +1,5 @@
-import type { KubeObject, Kubectl } from '../clients/kubectl.js';
-import { sleep, type Deadline } from '../lib/deadline.js';
+import { KubeTimeoutError, type KubeObject, type KubernetesClient } from '../clients/kubernetes.js';
+import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { refuse, type Refusal } from '../lib/plan.js';
 
@@ -20,8 +20,8 @@ export interface Claim extends KubeObject {
  */
 export type ClaimPlan = { action: 'bound' | 'bind' | 'repair'; reason: string } | Refusal;
 
-export async function observeClaim(kubectl: Kubectl, claim: ClaimRef): Promise<Claim | undefined> {
-  return kubectl.getJson<Claim>('persistentvolumeclaim', claim.name, claim.namespace);
+export async function observeClaim(kube: KubernetesClient, claim: ClaimRef): Promise<Claim | undefined> {
+  return kube.get<Claim>('v1', 'PersistentVolumeClaim', claim.name, { namespace: claim.namespace });
 }
 
 /** Pure: a claim already bound to another volume cannot move; serving from it would serve another disk's state. */
@@ -56,37 +56,43 @@ export function describeClaimPlan(plan: ClaimPlan): string {
 
 /**
  * The last word on the state: the chart's claim must be Bound to OUR volume. A claim bound anywhere else means
- * the server is writing to a disk that is not the state disk, and the run must fail loudly.
+ * the server is writing to a disk that is not the state disk, and the run must fail loudly. Watched, not polled.
  */
 export async function verifyClaimBinding(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   claim: ClaimRef,
   volumeName: string,
   deadline: Deadline,
-  pollMs = 2000,
 ): Promise<void> {
-  for (;;) {
-    const observed = await observeClaim(kubectl, claim);
-    const bound = observed?.spec?.volumeName;
-    if (bound && bound !== volumeName) {
-      throw new ActionError(
-        `Claim ${claim.namespace}/${claim.name} is bound to volume ${bound}, not to ${volumeName}: the server is not using the state disk`,
-        {
-          hint:
-            `Do not let users log in. Check \`kubectl get pvc ${claim.name} -n ${claim.namespace}\`; the state disk is untouched. ` +
-            'Uninstall the release (the claim goes with it), then rerun',
-        },
-      );
-    }
-    if (bound === volumeName && observed?.status?.phase === 'Bound') return;
-    if (deadline.remainingMs() <= pollMs) {
-      throw new ActionError(
-        `Claim ${claim.namespace}/${claim.name} did not bind volume ${volumeName} (phase ${observed?.status?.phase ?? 'absent'})`,
-        {
-          hint: `Check \`kubectl describe pvc ${claim.name} -n ${claim.namespace}\` and \`kubectl describe pv ${volumeName}\``,
-        },
-      );
-    }
-    await sleep(pollMs);
+  const settled = (c: Claim | undefined): boolean =>
+    Boolean(c?.spec?.volumeName && (c.spec.volumeName !== volumeName || c.status?.phase === 'Bound'));
+  let observed: Claim | undefined;
+  try {
+    observed = await kube.waitFor<Claim>('v1', 'PersistentVolumeClaim', claim.name, settled, {
+      namespace: claim.namespace,
+      budget: deadline,
+      what: `the claim ${claim.namespace}/${claim.name} to bind`,
+    });
+  } catch (error) {
+    if (!(error instanceof KubeTimeoutError)) throw error;
+    const last = await observeClaim(kube, claim).catch(() => undefined);
+    throw new ActionError(
+      `Claim ${claim.namespace}/${claim.name} did not bind volume ${volumeName} (phase ${last?.status?.phase ?? 'absent'})`,
+      {
+        cause: error,
+        hint: `Check \`kubectl describe pvc ${claim.name} -n ${claim.namespace}\` and \`kubectl describe pv ${volumeName}\``,
+      },
+    );
+  }
+  const bound = observed?.spec?.volumeName;
+  if (bound !== volumeName) {
+    throw new ActionError(
+      `Claim ${claim.namespace}/${claim.name} is bound to volume ${bound}, not to ${volumeName}: the server is not using the state disk`,
+      {
+        hint:
+          `Do not let users log in. Check \`kubectl get pvc ${claim.name} -n ${claim.namespace}\`; the state disk is untouched. ` +
+          'Uninstall the release (the claim goes with it), then rerun',
+      },
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { CredentialSecret } from '../config/credentials.js';
-import type { KubeObject, Kubectl } from '../clients/kubectl.js';
+import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
 
 // The runbook's first recovery step: "Create the cloud credential secrets". The API server launches its users'
 // clusters with these; they die with the cluster, and a server without them looks healthy but manages nothing.
@@ -28,11 +28,11 @@ export function credentialSecretManifest(secret: CredentialSecret, namespace: st
 
 /** Reads the Secrets that exist now (one GET each). */
 export async function observeCredentialSecrets(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   secrets: readonly CredentialSecret[],
   namespace: string,
 ): Promise<Map<string, KubeObject | undefined>> {
-  const observed = await Promise.all(secrets.map((s) => kubectl.getJson('secret', s.name, namespace)));
+  const observed = await Promise.all(secrets.map((s) => kube.get('v1', 'Secret', s.name, { namespace })));
   return new Map(secrets.map((s, i) => [s.name, observed[i]]));
 }
 
@@ -52,18 +52,15 @@ export function planCredentialSecrets(
   });
 }
 
-/** Applies the plan: server-side apply through stdin, so no credential reaches argv or a file. */
+/** Applies the plan: server-side apply from the action's own process, so no credential reaches argv or a file. */
 export async function applyCredentialSecrets(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   plans: readonly CredentialSecretPlan[],
   namespace: string,
 ): Promise<void> {
   for (const plan of plans.filter((p) => p.action !== 'keep')) {
-    await kubectl.apply(credentialSecretManifest(plan.secret, namespace), {
-      secrets: Object.values(plan.secret.data),
-      // Another manager (a hand-made `kubectl create secret`) may own the keys; the workflow's secret wins.
-      forceConflicts: true,
-    });
+    // Another manager (a hand-made `kubectl create secret`) may own the keys; the workflow's secret wins.
+    await kube.apply(credentialSecretManifest(plan.secret, namespace), { force: true });
   }
 }
 

@@ -1,27 +1,140 @@
 import * as core from '@actions/core';
-import type { Kubectl } from '../clients/kubectl.js';
+import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
+import { Deadline } from '../lib/deadline.js';
+import { describeError } from '../lib/errors.js';
+import { at } from '../lib/json.js';
 
-/** What a user needs when the rollout fails: pods, recent events and the server's last log lines. */
-export async function printDiagnostics(kubectl: Kubectl, release: string, namespace: string): Promise<void> {
+/** Diagnostics never outlive their purpose: a budget of their own, whatever is left of the run's. */
+const DIAGNOSTICS_MS = 20_000;
+
+/** What a user needs when the rollout fails: pods, services, claims, recent events and the server's last log lines. */
+export async function printDiagnostics(
+  kube: KubernetesClient,
+  release: string,
+  namespace: string,
+): Promise<void> {
+  const budget = new Deadline(DIAGNOSTICS_MS);
+  const scope = { namespace, budget };
   core.startGroup(`Diagnostics for ${release} in ${namespace}`);
   try {
-    const show = async (title: string, args: string[], lastLines = 40): Promise<void> => {
-      const result = await kubectl.run(args, { allowFailure: true });
-      const lines = (result.stdout || result.stderr).trimEnd().split('\n');
-      // Keep the header row and the newest lines: a busy namespace has hundreds of events.
-      const shown = lines.length > lastLines + 1 ? [lines[0], '...', ...lines.slice(-lastLines)] : lines;
-      core.info(`--- ${title}\n${shown.join('\n') || '(nothing)'}`);
-    };
-    await show('pods', ['get', 'pods', '-n', namespace, '-o', 'wide']);
-    await show('services', ['get', 'services', '-n', namespace]);
-    await show('claims', ['get', 'persistentvolumeclaims', '-n', namespace]);
-    await show('recent events', ['get', 'events', '-n', namespace, '--sort-by=.lastTimestamp'], 20);
-    core.info(
-      `--- last log lines of deploy/${release}-api-server\n${(await kubectl.logs(`deploy/${release}-api-server`, namespace, 50)).trimEnd()}`,
-    );
+    const [pods, services, claims, events] = await Promise.all([
+      kube.list('v1', 'Pod', scope),
+      kube.list('v1', 'Service', scope),
+      kube.list('v1', 'PersistentVolumeClaim', scope),
+      kube.list('v1', 'Event', scope),
+    ]);
+    core.info(`--- pods\n${table(pods.items, podRow)}`);
+    core.info(`--- services\n${table(services.items, serviceRow)}`);
+    core.info(`--- claims\n${table(claims.items, claimRow)}`);
+    // A busy namespace has hundreds of events: the newest 20.
+    core.info(`--- recent events\n${table(newest(events.items, 20), eventRow)}`);
+    await printServerLogs(kube, release, pods.items, scope);
   } catch (error) {
-    core.info(`(could not collect diagnostics: ${error instanceof Error ? error.message : String(error)})`);
+    core.info(`(could not collect diagnostics: ${describeError(error)})`);
   } finally {
     core.endGroup();
   }
+}
+
+/** The API server's pods are those of its Deployment's selector; their logs are read, never followed. */
+async function printServerLogs(
+  kube: KubernetesClient,
+  release: string,
+  pods: KubeObject[],
+  scope: { namespace: string; budget: Deadline },
+): Promise<void> {
+  const name = `${release}-api-server`;
+  const deployment = await kube.get('apps/v1', 'Deployment', name, scope);
+  const selector = at(deployment, 'spec', 'selector', 'matchLabels') as Record<string, string> | undefined;
+  const mine = selector
+    ? pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v))
+    : [];
+  if (!mine.length) {
+    core.info(
+      `--- last log lines of deploy/${name}\n(no pod: ${deployment ? 'none was created' : 'no such Deployment'})`,
+    );
+    return;
+  }
+  for (const pod of mine) {
+    const podName = pod.metadata?.name ?? '';
+    for (const container of containerNames(pod)) {
+      const lines = await kube
+        .podLogs(podName, { ...scope, container, tailLines: 50 })
+        .catch((error: unknown) => `(no logs: ${describeError(error)})`);
+      core.info(
+        `--- last log lines of deploy/${name} (pod ${podName}, ${container})\n${lines.trimEnd() || '(empty)'}`,
+      );
+    }
+  }
+}
+
+function containerNames(pod: KubeObject): string[] {
+  const containers = at(pod, 'spec', 'containers');
+  return Array.isArray(containers) ? containers.map((c) => String(at(c, 'name') ?? '')).filter(Boolean) : [];
+}
+
+function table(items: KubeObject[], row: (item: KubeObject) => string[]): string {
+  if (!items.length) return '(none)';
+  const rows = items.map(row);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function podRow(pod: KubeObject): string[] {
+  const statuses =
+    (at(pod, 'status', 'containerStatuses') as Array<Record<string, unknown>> | undefined) ?? [];
+  const ready = statuses.filter((s) => s.ready === true).length;
+  const restarts = statuses.reduce((sum, s) => sum + Number(s.restartCount ?? 0), 0);
+  return [
+    pod.metadata?.name ?? '',
+    String(at(pod, 'status', 'phase') ?? 'Unknown'),
+    `ready ${ready}/${containerNames(pod).length}`,
+    `restarts ${restarts}`,
+    `node ${String(at(pod, 'spec', 'nodeName') ?? '<none>')}`,
+  ];
+}
+
+function serviceRow(service: KubeObject): string[] {
+  const ingress = at(service, 'status', 'loadBalancer', 'ingress') as
+    Array<Record<string, string>> | undefined;
+  const address = ingress?.map((i) => i.ip ?? i.hostname).join(',') || '<pending>';
+  const ports = (at(service, 'spec', 'ports') as Array<Record<string, unknown>> | undefined) ?? [];
+  return [
+    service.metadata?.name ?? '',
+    String(at(service, 'spec', 'type') ?? ''),
+    `external ${at(service, 'spec', 'type') === 'LoadBalancer' ? address : '<none>'}`,
+    ports.map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}`).join(','),
+  ];
+}
+
+function claimRow(claim: KubeObject): string[] {
+  return [
+    claim.metadata?.name ?? '',
+    String(at(claim, 'status', 'phase') ?? 'Pending'),
+    `volume ${String(at(claim, 'spec', 'volumeName') || '<none>')}`,
+    `class ${String(at(claim, 'spec', 'storageClassName') ?? '<default>')}`,
+  ];
+}
+
+function eventRow(event: KubeObject): string[] {
+  const object = `${String(at(event, 'involvedObject', 'kind') ?? '')}/${String(at(event, 'involvedObject', 'name') ?? '')}`;
+  return [
+    String(at(event, 'type') ?? ''),
+    String(at(event, 'reason') ?? ''),
+    object,
+    String(at(event, 'message') ?? ''),
+  ];
+}
+
+function newest(events: KubeObject[], count: number): KubeObject[] {
+  const time = (e: KubeObject): string =>
+    String(at(e, 'lastTimestamp') ?? at(e, 'eventTime') ?? e.metadata?.['creationTimestamp'] ?? '');
+  return [...events].sort((a, b) => time(a).localeCompare(time(b))).slice(-count);
 }

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import * as core from '@actions/core';
 import { HttpClient } from '@actions/http-client';
 import { BasicCredentialHandler } from '@actions/http-client/lib/auth';
-import type { KubeObject, Kubectl } from '../clients/kubectl.js';
+import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
 import { sleep, type Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { printDiagnostics } from './diagnostics.js';
@@ -65,7 +65,7 @@ export function loginCommand(url: string, username: string): string {
 
 /** Waits for the controller Service's address (helm 4's --wait does not) and returns the server URL. */
 export async function discoverServerUrl(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   target: EndpointTarget,
   deadline: Deadline,
   options: PollOptions = {},
@@ -73,13 +73,13 @@ export async function discoverServerUrl(
   const name = controllerServiceName(target.release);
   let nodes: NodeObject[] | undefined;
   for (let poll = 0; ; poll++) {
-    const service = await kubectl.getJson<ServiceObject>('service', name, target.namespace);
-    if (service?.spec?.type === 'NodePort') nodes ??= await kubectl.list<NodeObject>('nodes');
+    const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace: target.namespace });
+    if (service?.spec?.type === 'NodePort') nodes ??= (await kube.list<NodeObject>('v1', 'Node')).items;
     const url = service ? serverUrlFromService(service, nodes ?? []) : undefined;
     if (url) return url;
     if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
     if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-      await printDiagnostics(kubectl, target.release, target.namespace);
+      await printDiagnostics(kube, target.release, target.namespace);
       const waited = Math.round(deadline.totalMs / 1000);
       throw new ActionError(
         service
@@ -101,7 +101,7 @@ export async function waitForHealth(
   url: string,
   auth: { username: string; password: string | undefined },
   deadline: Deadline,
-  options: PollOptions & { kubectl?: Kubectl; target?: EndpointTarget } = {},
+  options: PollOptions & { kube?: KubernetesClient; target?: EndpointTarget } = {},
 ): Promise<ServerHealth> {
   const handlers =
     auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
@@ -128,8 +128,8 @@ export async function waitForHealth(
       } else rejected = 0;
       last = answer.detail;
       if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-        if (options.kubectl && options.target) {
-          await printDiagnostics(options.kubectl, options.target.release, options.target.namespace);
+        if (options.kube && options.target) {
+          await printDiagnostics(options.kube, options.target.release, options.target.namespace);
         }
         throw new ActionError(
           `The server at ${url} was not healthy within ${Math.round(deadline.totalMs / 1000)}s (last: ${last})`,

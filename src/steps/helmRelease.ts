@@ -1,17 +1,21 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as core from '@actions/core';
 import * as semver from 'semver';
-import type { Helm, HelmRevision } from '../clients/helm.js';
-import type { Kubectl } from '../clients/kubectl.js';
+import * as tc from '@actions/tool-cache';
+import { parse as parseYaml } from 'yaml';
+import type { ChartRef, Helm } from '../clients/helm.js';
+import { readHelmRelease, type StoredRevision } from '../clients/helmStorage.js';
+import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { ReleaseConfig } from '../config/config.js';
+import { parseValuesYaml } from '../config/values.js';
 import type { Deadline } from '../lib/deadline.js';
 import { describeError, ActionError } from '../lib/errors.js';
 import { htpasswdLine, htpasswdMatches } from '../lib/htpasswd.js';
 import { isMap } from '../lib/json.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
+import { removeScratch, scratchDir } from '../lib/scratch.js';
 import { printDiagnostics } from './diagnostics.js';
 
 /** What the release must be: the runbook's helm command (the release inputs), with the claim bound to our volume. */
@@ -31,16 +35,28 @@ export interface ObservedRelease {
   status: string;
   revision: number;
   chartVersion: string | undefined;
-  /** User-supplied values of the latest revision (only read when it is deployed). */
+  /** User-supplied values of the latest revision. */
   values: Record<string, unknown>;
-  /** Only read when the release is stuck, to name the revision to roll back to. */
-  history: HelmRevision[];
+  /** Every revision in the release's storage, oldest first: names the revision to roll back to. */
+  history: StoredRevision[];
+  /** What the latest revision made, as helm stored it. */
+  manifest?: string;
 }
 
-/** Everything the release plan looks at: the release as deployed, and the chart version helm would install. */
+/** The chart `upgrade --install` would install, fetched once: the version planned is the version installed. */
+export interface ObservedChart {
+  name: string;
+  version: string;
+  /** The unpacked chart, what helm installs from. */
+  dir: string;
+  /** The chart's own defaults (its values.yaml). */
+  values: Record<string, unknown>;
+}
+
+/** Everything the release plan looks at: the release as deployed, and the chart helm would install. */
 export interface ReleaseObservation {
   release: ObservedRelease | undefined;
-  latestChartVersion: string;
+  chart: ObservedChart;
   /** With auth-secret: whether that Secret exists in the release namespace. */
   authSecretExists: boolean | undefined;
 }
@@ -55,16 +71,9 @@ export type HelmReleasePlan =
         /** Our values (storage, auth, service type), written to the private values file. */
         ours: Record<string, unknown>;
         authCredentials: string | undefined;
-        chartOptions: ChartOptions;
-        chartVersion: string | undefined;
+        chart: ObservedChart;
       })
   | Refusal;
-
-export interface ChartOptions {
-  version?: string;
-  devel: boolean;
-  repo?: string;
-}
 
 const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback'];
 
@@ -112,11 +121,15 @@ export function chartSource(
   return slash > 0 ? { kind: 'repo', repoName: chart.slice(0, slash) } : { kind: 'bare' };
 }
 
-function chartOptionsFor(target: Pick<ReleaseConfig, 'chart' | 'chartVersion' | 'repoUrl'>): ChartOptions {
+/** What `helm pull` fetches: the chart name and `--repo` for a REPO/NAME chart, so the user's repositories stay as they are. */
+function chartRefFor(target: Pick<ReleaseConfig, 'chart' | 'chartVersion' | 'repoUrl'>): ChartRef {
+  const source = chartSource(target.chart);
+  const chart = source.kind === 'repo' ? target.chart.slice(source.repoName.length + 1) : target.chart;
   return {
+    chart,
     ...(target.chartVersion ? { version: target.chartVersion } : {}),
     devel: needsDevel(target.chart, target.chartVersion),
-    ...(chartSource(target.chart).kind === 'bare' ? { repo: target.repoUrl } : {}),
+    ...(source.kind === 'repo' || source.kind === 'bare' ? { repo: target.repoUrl } : {}),
   };
 }
 
@@ -183,45 +196,82 @@ export function pendingRelease(
 }
 
 /**
- * Reads the release and the chart version helm would install. Each helm call is a process of its own, so the
- * independent ones run side by side; `repo add --force-update` fetches the index itself.
+ * Reads the release from its storage (in-process, no helm process) and fetches the chart helm would install,
+ * side by side.
  */
 export async function observeRelease(
   helm: Helm,
+  kube: KubernetesClient,
   target: Pick<ReleaseConfig, 'name' | 'namespace' | 'chart' | 'chartVersion' | 'repoUrl'>,
 ): Promise<Omit<ReleaseObservation, 'authSecretExists'>> {
-  const source = chartSource(target.chart);
-  const repoReady =
-    source.kind === 'repo' ? helm.repoAdd(source.repoName, target.repoUrl) : Promise.resolve();
-  const latest = repoReady.then(() =>
-    helm.chartVersion(target.chart, chartOptionsFor(target)).catch((error: unknown) => {
-      const version = target.chartVersion ? ` version ${target.chartVersion}` : '';
-      throw new ActionError(`Chart ${target.chart}${version} cannot be found`, {
-        cause: error,
-        hint: 'Check the chart, chart-version and helm-repo-url inputs; nothing was changed',
-      });
-    }),
-  );
-  const [release, latestChartVersion] = await Promise.all([
-    readRelease(helm, target.name, target.namespace),
-    latest,
+  const [release, chart] = await Promise.all([
+    readRelease(kube, target.name, target.namespace),
+    observeChart(helm, target),
   ]);
-  return { release, latestChartVersion };
+  return { release, chart };
 }
 
 async function readRelease(
-  helm: Helm,
+  kube: KubernetesClient,
   name: string,
   namespace: string,
 ): Promise<ObservedRelease | undefined> {
-  const metadata = await helm.metadata(name, namespace);
-  if (!metadata) return undefined;
-  const state = metadata.status;
-  const [values, history] = await Promise.all([
-    state === 'deployed' ? helm.getValues(name, namespace) : {},
-    PENDING.includes(state) ? helm.history(name, namespace) : [],
-  ]);
-  return { status: state, revision: metadata.revision, chartVersion: metadata.version, values, history };
+  const stored = await readHelmRelease(kube, name, namespace);
+  if (!stored) return undefined;
+  return {
+    status: stored.status,
+    revision: stored.revision,
+    chartVersion: stored.chart.version,
+    values: stored.config,
+    history: stored.history,
+    manifest: stored.manifest,
+  };
+}
+
+/** The chart, unpacked: pulled from its repository, or read where it lies for a local path. */
+async function observeChart(
+  helm: Helm,
+  target: Pick<ReleaseConfig, 'chart' | 'chartVersion' | 'repoUrl'>,
+): Promise<ObservedChart> {
+  if (chartSource(target.chart).kind === 'local') return readLocalChart(path.resolve(target.chart));
+  const dir = scratchDir('chart');
+  try {
+    await helm.pull(chartRefFor(target), dir);
+  } catch (error) {
+    removeScratch(dir);
+    const version = target.chartVersion ? ` version ${target.chartVersion}` : '';
+    throw new ActionError(`Chart ${target.chart}${version} cannot be found`, {
+      cause: error,
+      hint: 'Check the chart, chart-version and helm-repo-url inputs; nothing was changed',
+    });
+  }
+  const [unpacked] = fs.readdirSync(dir);
+  return readChartDir(path.join(dir, unpacked ?? ''));
+}
+
+/** A chart directory as it is, or a packaged chart (.tgz) unpacked into a scratch folder first. */
+async function readLocalChart(location: string): Promise<ObservedChart> {
+  if (fs.statSync(location).isDirectory()) return readChartDir(location);
+  const dir = await tc.extractTar(location, scratchDir('chart'));
+  const [unpacked] = fs.readdirSync(dir);
+  return readChartDir(path.join(dir, unpacked ?? ''));
+}
+
+function readChartDir(dir: string): ObservedChart {
+  const read = (file: string): string => {
+    const at = path.join(dir, file);
+    return fs.existsSync(at) ? fs.readFileSync(at, 'utf8') : '';
+  };
+  const chart: unknown = parseYaml(read('Chart.yaml'));
+  const name = isMap(chart) && typeof chart.name === 'string' ? chart.name : undefined;
+  const version = isMap(chart) && typeof chart.version === 'string' ? chart.version : undefined;
+  if (!name || !version) {
+    throw new ActionError(`${dir} holds no chart (Chart.yaml with a name and a version)`, {
+      hint: 'Check the chart input',
+    });
+  }
+  const values = parseValuesYaml(read('values.yaml'));
+  return { name, version, dir, values: isMap(values) ? values : {} };
 }
 
 /**
@@ -246,14 +296,12 @@ export function planHelmRelease(
   const authCredentials = chooseAuthCredentials(target, observed?.values);
   const ours = releaseValues(target, authCredentials);
   const desired = mergeValues(ours, ...target.fileValues, target.values);
-  // Only a deployed release is compared with the chart version.
-  const chartVersion = observed?.status === 'deployed' ? observation.latestChartVersion : undefined;
-  const planned = planRelease(observed, { chartVersion, values: desired });
+  const { chart } = observation;
+  const planned = planRelease(observed, { chartVersion: chart.version, values: desired });
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
   const plan: ReleasePlan =
     planned.action === 'keep' && options.repair ? { action: 'upgrade', reason: options.repair } : planned;
-  const chartOptions = chartOptionsFor(target);
-  return { ...plan, observed, ours, authCredentials, chartOptions, chartVersion, warnings, notes: [] };
+  return { ...plan, observed, ours, authCredentials, chart, warnings, notes: [] };
 }
 
 function authSecretMissing(namespace: string, name: string): Refusal {
@@ -271,14 +319,15 @@ export function describeReleasePlan(plan: HelmReleasePlan): string {
 /** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
 export async function applyHelmRelease(
   helm: Helm,
+  kube: KubernetesClient,
   target: ReleaseTarget,
   plan: HelmReleasePlan,
-  options: { deadline: Deadline; kubectl?: Kubectl },
+  options: { deadline: Deadline; diagnose?: boolean },
 ): Promise<ReleaseFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && plan.observed) {
-    const chartVersion = plan.observed.chartVersion ?? plan.chartVersion ?? '';
+    const chartVersion = plan.observed.chartVersion ?? plan.chart.version;
     return { revision: plan.observed.revision, changed: false, chartVersion };
   }
   options.deadline.check(`deploying the Helm release ${target.name}`);
@@ -287,7 +336,7 @@ export async function applyHelmRelease(
   try {
     await upgradeInstall(helm, target, plan, options.deadline);
   } catch (error) {
-    if (options.kubectl) await printDiagnostics(options.kubectl, target.name, target.namespace);
+    if (options.diagnose !== false) await printDiagnostics(kube, target.name, target.namespace);
     throw new ActionError(`helm upgrade --install of ${target.name} failed`, {
       cause: error,
       hint: /another operation|in progress/i.test(describeError(error))
@@ -295,12 +344,12 @@ export async function applyHelmRelease(
         : 'The server pod status, events and logs above show why; fix the cause and rerun (the disk keeps its state)',
     });
   }
-  const after = await helm.metadata(target.name, target.namespace);
+  const after = await readHelmRelease(kube, target.name, target.namespace);
   if (!after)
     throw new ActionError(`helm installed ${target.name} but cannot find it`, {
       hint: 'Check the namespace',
     });
-  return { revision: after.revision, changed: true, chartVersion: after.version ?? plan.chartVersion ?? '' };
+  return { revision: after.revision, changed: true, chartVersion: after.chart.version };
 }
 
 /** Our values reach helm only through a private 0600 file, removed whatever happens. */
@@ -311,7 +360,7 @@ async function upgradeInstall(
   deadline: Deadline,
 ): Promise<void> {
   const secrets = [target.auth.password, plan.authCredentials].filter((s): s is string => !!s);
-  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'skyha-values-'));
+  const dir = scratchDir('values');
   try {
     const oursFile = writePrivate(dir, 'skyha-values.json', plan.ours);
     const userFile = Object.keys(target.values).length
@@ -319,15 +368,14 @@ async function upgradeInstall(
       : [];
     await helm.upgradeInstall({
       release: target.name,
-      chart: target.chart,
+      chartDir: plan.chart.dir,
       namespace: target.namespace,
-      ...plan.chartOptions,
       valuesFiles: [oursFile, ...target.valuesFiles, ...userFile],
       timeout: `${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`,
       secrets,
     });
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 }
 

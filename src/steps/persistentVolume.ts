@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { KubeObject, Kubectl } from '../clients/kubectl.js';
+import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
 
 const PD_CSI_DRIVER = 'pd.csi.storage.gke.io';
@@ -94,10 +94,10 @@ export function persistentVolumeManifest(target: PersistentVolumeTarget): Persis
 }
 
 export async function observePersistentVolume(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   name: string,
 ): Promise<PersistentVolume | undefined> {
-  return kubectl.getJson<PersistentVolume>('persistentvolume', name);
+  return kube.get<PersistentVolume>('v1', 'PersistentVolume', name);
 }
 
 /**
@@ -211,7 +211,7 @@ function claimRefChange(
 
 /** The volume is refused, but it is on the state disk: set Retain before the refusal is reported. */
 export async function secureRefusedVolume(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   name: string,
   plan: PersistentVolumePlan,
 ): Promise<void> {
@@ -219,24 +219,24 @@ export async function secureRefusedVolume(
   core.warning(
     `PersistentVolume ${name} is refused, but it is on the state disk: setting its reclaim policy to Retain`,
   );
-  await kubectl.patch('persistentvolume', name, plan.retain.patch, plan.retain.type);
+  await kube.patch('v1', 'PersistentVolume', name, plan.retain.patch, plan.retain.type);
 }
 
 /** Creates with server-side apply, or patches only what the plan names; a kept volume sends no request. */
 export async function applyPersistentVolumePlan(
-  kubectl: Kubectl,
+  kube: KubernetesClient,
   name: string,
   plan: PersistentVolumePlan,
 ): Promise<PersistentVolumeFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
   if (plan.action === 'create') {
     core.info(`Creating PersistentVolume ${name}`);
-    await kubectl.apply(plan.manifest);
+    await kube.apply(plan.manifest);
     return { name, created: true, changed: true, claimFit: plan.claimFit };
   }
   for (const change of plan.changes) {
     core.info(`Updating PersistentVolume ${name}: ${change.reason}`);
-    await kubectl.patch('persistentvolume', name, change.patch, change.type);
+    await kube.patch('v1', 'PersistentVolume', name, change.patch, change.type);
   }
   return { name, created: false, changed: plan.changes.length > 0, claimFit: plan.claimFit };
 }
