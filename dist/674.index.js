@@ -20,7 +20,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var google_gax__WEBPACK_IMPORTED_MODULE_7___default = /*#__PURE__*/__webpack_require__.n(google_gax__WEBPACK_IMPORTED_MODULE_7__);
 /* harmony import */ var _computeProtos_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(56414);
 // The Compute client library, loaded on demand (compute.ts imports this module dynamically, so the bundle keeps
-// it in a chunk of its own): google-gax, google-auth-library and the clients are ~2.5 MB of code to evaluate.
+// it in a chunk of its own): google-gax, google-auth-library and the clients are ~3 MB of code to evaluate.
 // Only the clients used: the package root pulls in every Compute client (a 50 MB bundle).
 
 
