@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-npx ncc build src/index.ts -o "$scratch" --license licenses.txt --transpile-only >/dev/null
+node --import tsx scripts/build.ts "$scratch" >/dev/null
 if ! diff -r -q dist "$scratch" >/dev/null; then
   echo "dist/ is stale: it differs from a fresh build of src/. Run 'npm run build' and commit dist/." >&2
   diff -r -q dist "$scratch" >&2 || true

@@ -82,15 +82,6 @@ describe('reading failures', () => {
   }
 });
 
-describe('createComputeClients', () => {
-  it('builds clients on first use and shares one credential object', () => {
-    const clients = createComputeClients({ project: PROJECT, endpoint: 'http://127.0.0.1:9' });
-    const disks = clients.disks;
-    assert.equal(clients.disks, disks, 'built once');
-    assert.equal(clients.zoneOperations.auth, disks.auth, 'one GoogleAuth for all clients');
-  });
-});
-
 describe('snapshotDisk and deleteDrillResource (drill support)', () => {
   let standIn: ComputeStandIn;
   let clients: ComputeClients;

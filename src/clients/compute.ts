@@ -1,31 +1,39 @@
 import type { protos } from '@google-cloud/compute';
-// Only the clients used: the package root pulls in every Compute client (a 50 MB bundle).
-import { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js';
-import { GlobalOperationsClient } from '@google-cloud/compute/build/src/v1/global_operations_client.js';
-import { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
-import { RegionOperationsClient } from '@google-cloud/compute/build/src/v1/region_operations_client.js';
-import { SnapshotsClient } from '@google-cloud/compute/build/src/v1/snapshots_client.js';
-import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
-import type { CallOptions, ClientOptions, GoogleAuth } from 'google-gax';
+import type { CallOptions, ClientOptions } from 'google-gax';
 import * as core from '@actions/core';
 import { Deadline, sleep } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { withRetry } from '../lib/retry.js';
+import type { LoadedComputeClients } from './computeLibrary.js';
+import { COMPUTE_CALLS } from './computeProtos.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
 
 /** What a test hands in instead of Application Default Credentials (e.g. an OAuth2Client with a token). */
 export type ComputeAuthClient = NonNullable<ClientOptions['authClient']>;
 
-/** The Compute clients the runbook needs, each built on first use and sharing one set of credentials. */
+type Calls = typeof COMPUTE_CALLS;
+/** A client with only the calls in COMPUTE_CALLS: the only ones the shipped descriptors describe. */
+export type ComputeClient<K extends keyof Calls> = Pick<
+  LoadedComputeClients[K],
+  Extract<Calls[K]['methods'][number], keyof LoadedComputeClients[K]>
+>;
+
+/**
+ * The Compute clients the runbook needs. The library loads in the background; a call made before it is
+ * there waits for it. Each client is built on first use and all share one set of credentials.
+ */
 export interface ComputeClients {
   readonly project: string;
-  readonly disks: DisksClient;
-  readonly regionDisks: RegionDisksClient;
-  readonly zoneOperations: ZoneOperationsClient;
-  readonly regionOperations: RegionOperationsClient;
-  readonly globalOperations: GlobalOperationsClient;
-  readonly snapshots: SnapshotsClient;
+  /** Settles when the library is loaded: rejects if it cannot be (a broken bundle); calls reject the same way. */
+  readonly ready: Promise<void>;
+  readonly disks: ComputeClient<'disks'>;
+  readonly regionDisks: ComputeClient<'regionDisks'>;
+  readonly zoneOperations: ComputeClient<'zoneOperations'>;
+  readonly regionOperations: ComputeClient<'regionOperations'>;
+  readonly globalOperations: ComputeClient<'globalOperations'>;
+  readonly snapshots: ComputeClient<'snapshots'>;
+  readonly resourcePolicies: ComputeClient<'resourcePolicies'>;
 }
 
 export interface ComputeClientOptions {
@@ -36,11 +44,9 @@ export interface ComputeClientOptions {
   authClient?: ComputeAuthClient;
 }
 
-const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
-
 /**
- * Builds the clients lazily: the first constructor parses the Compute proto JSON (~0.8 s), so main.ts can
- * touch `clients.disks` early while other work is in flight, and unused clients cost nothing.
+ * Starts loading the Compute library (google-gax and the clients: ~0.1-0.2 s of CPU) and returns at once, so
+ * the tool step and the cluster reads are not held up; call it as soon as the inputs are known.
  */
 export function createComputeClients(options: ComputeClientOptions): ComputeClients {
   const base: ClientOptions = {
@@ -49,48 +55,49 @@ export function createComputeClients(options: ComputeClientOptions): ComputeClie
     fallback: true,
     ...endpointOptions(options.endpoint),
   };
-  let sharedAuth: GoogleAuth | undefined;
-  const clientOptions = (): ClientOptions => {
-    if (options.authClient) return { ...base, authClient: options.authClient };
-    // One GoogleAuth for all clients, so the credentials (e.g. a workload identity token exchange) are fetched once.
-    return sharedAuth ? { ...base, auth: sharedAuth } : { ...base, scopes: [CLOUD_PLATFORM] };
+  const started = Date.now();
+  // On the next turn of the event loop: what the caller starts right after (the tool step, the first kubectl)
+  // gets going first, and the library's ~0.1 s of compiling and evaluating overlaps with those processes.
+  const loaded = new Promise((resolve) => setImmediate(resolve))
+    .then(() => import('./computeLibrary.js'))
+    .then(
+      (library) => {
+        core.debug(`Compute client library loaded in ${Date.now() - started} ms`);
+        return library.loadedComputeClients({
+          base,
+          ...(options.authClient ? { authClient: options.authClient } : {}),
+        });
+      },
+      (error: unknown) => {
+        throw new ActionError(`Could not load the Compute client library: ${String(error)}`, {
+          cause: error,
+          hint: 'The action bundle is broken: re-run the job, or pin the action to a release',
+        });
+      },
+    );
+  const ready = loaded.then(() => undefined);
+  // Handled here so a failed load is reported by the calls that need it, not as an unhandled rejection.
+  ready.catch(() => undefined);
+  const client = <K extends keyof Calls>(key: K): ComputeClient<K> => {
+    const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const method of COMPUTE_CALLS[key].methods) {
+      calls[method] = async (...args) => {
+        const real = (await loaded)[key] as unknown as Record<string, (...a: unknown[]) => unknown>;
+        return real[method]!(...args);
+      };
+    }
+    return calls as unknown as ComputeClient<K>;
   };
-  const lazy = <T extends { auth: GoogleAuth }>(make: (opts: ClientOptions) => T): (() => T) => {
-    let client: T | undefined;
-    return () => {
-      if (!client) {
-        client = make(clientOptions());
-        if (!options.authClient) sharedAuth ??= client.auth;
-      }
-      return client;
-    };
-  };
-  const disks = lazy((o) => new DisksClient(o));
-  const regionDisks = lazy((o) => new RegionDisksClient(o));
-  const zoneOperations = lazy((o) => new ZoneOperationsClient(o));
-  const regionOperations = lazy((o) => new RegionOperationsClient(o));
-  const globalOperations = lazy((o) => new GlobalOperationsClient(o));
-  const snapshots = lazy((o) => new SnapshotsClient(o));
   return {
     project: options.project,
-    get disks() {
-      return disks();
-    },
-    get regionDisks() {
-      return regionDisks();
-    },
-    get zoneOperations() {
-      return zoneOperations();
-    },
-    get regionOperations() {
-      return regionOperations();
-    },
-    get globalOperations() {
-      return globalOperations();
-    },
-    get snapshots() {
-      return snapshots();
-    },
+    ready,
+    disks: client('disks'),
+    regionDisks: client('regionDisks'),
+    zoneOperations: client('zoneOperations'),
+    regionOperations: client('regionOperations'),
+    globalOperations: client('globalOperations'),
+    snapshots: client('snapshots'),
+    resourcePolicies: client('resourcePolicies'),
   };
 }
 
