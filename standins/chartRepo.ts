@@ -18,6 +18,8 @@ export interface ChartRepo {
   requests: RecordedRequest[];
   /** The chart versions served, by chart name (newest last). */
   charts: Record<string, string[]>;
+  /** Points index.yaml's chart URLs at another base, e.g. a latency proxy, so downloads pay its latency too. */
+  serveThrough(baseUrl: string): void;
   close(): Promise<void>;
 }
 
@@ -82,7 +84,10 @@ export async function startChartRepo(helmBinary: string): Promise<ChartRepo> {
       (charts[release.name] ??= []).push(String(chart.version));
     }
     await run(helmBinary, ['repo', 'index', served, '--url', url], { env });
-    return { url, requests, charts, close };
+    const index = path.join(served, 'index.yaml');
+    const serveThrough = (baseUrl: string): void =>
+      fs.writeFileSync(index, fs.readFileSync(index, 'utf8').split(`${url}/`).join(`${baseUrl}/`));
+    return { url, requests, charts, serveThrough, close };
   } catch (error) {
     await close();
     throw error;
