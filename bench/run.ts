@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after another (they would disturb each other side by side on a small
  * machine), then bench/report.md and one JSON file per benchmark under bench/results/.
- * `npm run bench -- --only baseline [--pairs N] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]`
- * runs only the action-vs-script baseline and replaces only its section of the report.
+ * `npm run bench -- --only baseline [--pairs N] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]
+ * [--note TEXT]` runs only the action-vs-script baseline and replaces only its section of the report.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -167,6 +167,7 @@ function parseCli(argv: string[]): Cli {
       'kube-ms': { type: 'string', default: String(BASELINE_RTT.kube) },
       'charts-ms': { type: 'string', default: String(BASELINE_RTT.charts) },
       'keep-home': { type: 'boolean', default: false },
+      note: { type: 'string' },
     },
   });
   if (values.only !== undefined && values.only !== 'baseline')
@@ -187,6 +188,7 @@ function parseCli(argv: string[]): Cli {
         charts: number('charts-ms', values['charts-ms'], 0),
       },
       keepHome: values['keep-home'],
+      ...(values.note ? { note: values.note } : {}),
     },
   };
 }
@@ -249,7 +251,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 6-7 minutes`);
+  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 5 minutes`);
   const baseline = await runBaseline(cli, about);
   console.log('bench: the action (cold start, runbook behind latency, footprint) ...');
   const sections = await benchAction();
