@@ -42,7 +42,7 @@ interface Probe {
   marks: [number, string][];
 }
 
-interface ProxyStats {
+export interface ProxyStats {
   rttMs: number;
   requests: number;
   connections: number;
@@ -52,7 +52,7 @@ interface ProxyStats {
   kinds: Record<string, number>;
 }
 
-interface Measured {
+export interface Measured {
   label: string;
   node: string;
   wallMs: number;
@@ -66,6 +66,10 @@ interface Measured {
   firstRequestMs: number | undefined;
   /** Spawn to the first Compute API call proper (the disk GET). */
   firstComputeApiMs: number | undefined;
+  /** Spawn to the first request any latency proxy saw (Compute, Kubernetes or charts). */
+  firstProxyRequestMs: number | undefined;
+  /** Spawn to the moment the harness saw the process end (its stdio closed), as for any other command. */
+  exitSeenMs: number;
   /** Time during which at least one request was on the wire (in flight at any proxy). */
   networkBusyMs: number;
   vmHwmMb: number | undefined;
@@ -114,9 +118,9 @@ process.on('exit', () => {
 });
 `;
 
-const now = (): number => performance.timeOrigin + performance.now();
+export const now = (): number => performance.timeOrigin + performance.now();
 
-class Bench {
+export class Bench {
   readonly scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-bench-action-'));
   private readonly probeModule = path.join(this.scratch, 'probe.mjs');
   private runs = 0;
@@ -157,6 +161,7 @@ class Bench {
     const since = (t: number): number => Math.round(t - spawnedAt);
     const compute = proxies.compute?.requests ?? [];
     const firstCompute = compute.find((r) => r.path.startsWith('/compute/'));
+    const arrivals = Object.values(proxies).flatMap((p) => p.requests.map((r) => toEpoch(r.arrivedAt)));
     const all = Object.values(proxies).flatMap((p) =>
       p.requests.map((r) => [toEpoch(r.arrivedAt), toEpoch(r.doneAt ?? performance.now())] as const),
     );
@@ -169,6 +174,8 @@ class Bench {
       firstOutputMs: probe.firstOutput === null ? undefined : since(probe.firstOutput),
       firstRequestMs: compute[0] ? since(toEpoch(compute[0].arrivedAt)) : undefined,
       firstComputeApiMs: firstCompute ? since(toEpoch(firstCompute.arrivedAt)) : undefined,
+      firstProxyRequestMs: arrivals.length ? since(Math.min(...arrivals)) : undefined,
+      exitSeenMs: since(returnedAt),
       networkBusyMs: Math.round(unionLength(all)),
       vmHwmMb: probe.vmHwmKb === null ? undefined : Math.round(probe.vmHwmKb / 1024),
       proxies: Object.fromEntries(Object.entries(proxies).map(([name, p]) => [name, statsOf(name, p)])),
@@ -182,13 +189,13 @@ class Bench {
   }
 }
 
-function proxiesOf(world: LocalWorld): Record<string, LatencyProxy> {
+export function proxiesOf(world: LocalWorld): Record<string, LatencyProxy> {
   const l = world.latency;
   if (!l) return {};
   return { compute: l.compute, kube: l.kube, ...(l.charts ? { charts: l.charts } : {}) };
 }
 
-const toEpoch = (t: number): number => performance.timeOrigin + t;
+export const toEpoch = (t: number): number => performance.timeOrigin + t;
 
 const discovery = /^\/(version|openapi(\/.*)?|api|api\/v1|apis|apis\/[^/]+|apis\/[^/]+\/[^/]+)$/;
 
@@ -210,7 +217,7 @@ function kindOf(proxy: string, method: string, urlPath: string, query: string, u
   return `${client} ${method === 'GET' ? 'read' : 'write'}`;
 }
 
-function statsOf(name: string, proxy: LatencyProxy): ProxyStats {
+export function statsOf(name: string, proxy: LatencyProxy): ProxyStats {
   const kinds: Record<string, number> = {};
   for (const r of proxy.requests) {
     const kind = kindOf(name, r.method, r.path, r.query, r.userAgent);
@@ -279,7 +286,7 @@ export function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 }
-const median = (values: readonly number[]): number => quantile(values, 0.5);
+export const median = (values: readonly number[]): number => quantile(values, 0.5);
 const defined = (values: readonly (number | undefined)[]): number[] =>
   values.filter((v): v is number => v !== undefined);
 const ms = (v: number): string => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');

@@ -57,6 +57,8 @@ export interface ChartRepo {
   charts: Record<string, string[]>;
   /** Every served version with what it supports, so a test can pick a generation. */
   served: readonly ServedChart[];
+  /** Points index.yaml's chart URLs at another base, e.g. a latency proxy, so downloads pay its latency too. */
+  serveThrough(baseUrl: string): void;
   close(): Promise<void>;
 }
 
@@ -132,7 +134,10 @@ export async function startChartRepo(helmBinary: string): Promise<ChartRepo> {
       (charts[release.name] ??= []).push(release.version);
     }
     await run(helmBinary, ['repo', 'index', served, '--url', url], { env });
-    return { url, requests, charts, served: servedCharts, close };
+    const index = path.join(served, 'index.yaml');
+    const serveThrough = (baseUrl: string): void =>
+      fs.writeFileSync(index, fs.readFileSync(index, 'utf8').split(`${url}/`).join(`${baseUrl}/`));
+    return { url, requests, charts, served: servedCharts, serveThrough, close };
   } catch (error) {
     await close();
     throw error;

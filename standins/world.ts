@@ -86,6 +86,8 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     latencyMs?.charts === undefined
       ? undefined
       : await startLatencyProxy({ target: charts.url, rttMs: latencyMs.charts });
+  // helm downloads the chart from the index's absolute URL: through the proxy, like the index itself.
+  if (chartsProxy) charts.serveThrough(chartsProxy.url);
   let kubeProxy = latencyMs && (await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube }));
   // The token exchange goes through the Compute proxy too: on a runner it is one more round trip to Google.
   const credentials = throughProxy(
