@@ -4,17 +4,11 @@ import { Deadline, sleep } from './lib/deadline.js';
 import { ActionError, describeError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
 import { planAdvice, planStep, type Report } from './report.js';
+import { applyRunbook } from './runbook/apply.js';
+import { connectToCluster, type Cluster, type Prepared } from './runbook/cluster.js';
+import { observeRunbook } from './runbook/observe.js';
+import { planRunbook, projectedDiskFacts, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
 import {
-  connectToCluster,
-  projectedDiskFacts,
-  serveAndCheck,
-  volumeTarget,
-  type Cluster,
-  type Prepared,
-} from './runbook.js';
-import { verifyClaimBinding } from './steps/claim.js';
-import {
-  applyDiskPlan,
   describeDiskPlan,
   diskResourcePath,
   labelValue,
@@ -26,12 +20,8 @@ import {
   type ObservedDisk,
 } from './steps/disk.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
-import { applyHelmRelease, mergeValues, observeRelease, planHelmRelease } from './steps/helmRelease.js';
-import {
-  applyPersistentVolumePlan,
-  observePersistentVolume,
-  planPersistentVolume,
-} from './steps/persistentVolume.js';
+import { mergeValues } from './steps/helmRelease.js';
+import { observePersistentVolume } from './steps/persistentVolume.js';
 import { snapshotDisk } from './steps/snapshot.js';
 
 const DRILL_LABEL = 'skyha-drill';
@@ -146,62 +136,54 @@ function drillContext(
   return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath };
 }
 
-/** Snapshot, drill disk, drill volume, drill release, claim, URL and health: the recovery, on a copy. */
+/**
+ * The recovery, on a copy: snapshot the state disk, then the very runbook a recovery runs (disk, volume, claim,
+ * release, URL and health) with the drill's own disk (from the snapshot), volume, release and namespace.
+ */
 async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
-  const { config, deadline, report, prepared, names, production, drillTarget } = ctx;
-  const { compute } = prepared;
+  const { deadline, report, prepared, names, production } = ctx;
   planStep(
     report,
     'snapshot',
     names.snapshot,
     `snapshot of ${production.resourcePath} (production is only read)`,
   );
-  await snapshotDisk(
-    compute,
-    projectedDiskFacts(prepared.target, useOf(production)),
-    names.snapshot,
-    names.labels,
-    deadline,
-  );
+  const facts = projectedDiskFacts(prepared.target, useOf(production));
+  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline);
 
-  const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
-  planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
-  if (!isRefusal(drillPlan)) planAdvice(report, drillPlan);
-  const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
-  core.setOutput('disk', disk.resourcePath);
-  core.setOutput('disk-created', String(disk.created));
-
-  const release = { ...config.release, name: names.release, namespace: names.namespace };
-  const { kube, helm } = cluster;
-  const pvTarget = volumeTarget(config, disk, names.pv, release);
-  const pvPlan = planPersistentVolume(pvTarget, await observePersistentVolume(kube, names.pv));
-  const pv = await applyPersistentVolumePlan(kube, names.pv, pvPlan);
-  planStep(report, 'volume', names.pv, pv.created ? 'created' : 'kept');
-  core.setOutput('pv-name', pv.name);
-  core.setOutput('pv-created', String(pv.created));
-
-  // No cloud credentials: the drill proves the state comes back, it launches nothing.
-  const target = {
-    ...release,
-    values: mergeValues(release.values, drillIngressValues(names)),
-    storage: { ...pv.claimFit, volumeName: pv.name },
-    auth: config.auth,
-  };
-  const observation = { ...(await observeRelease(helm, kube, release)), authSecretExists: undefined };
-  const deployed = await applyHelmRelease(helm, kube, target, planHelmRelease(target, observation), {
-    deadline,
-  });
-  report.helmRevision = deployed.revision;
-  core.setOutput('helm-revision', String(deployed.revision));
-  planStep(report, 'helm', `${release.namespace}/${release.name}`, `revision ${deployed.revision}`);
-  const claimBound = verifyClaimBinding(kube, pvTarget.claim, pv.name, deadline);
-  const where = { release: release.name, namespace: release.namespace };
-  await serveAndCheck({ ...config, healthCheck: true }, deadline, kube, report, where, claimBound);
+  const drill = drillConfig(ctx);
+  const copy: Prepared = { ...prepared, target: ctx.drillTarget };
+  const { observed } = await observeRunbook(drill, deadline, copy, report, cluster);
+  const plan = planRunbook(drill, observed);
+  reportRunbookPlan(report, drill, plan, observed);
+  await refuseIfAny(drill, cluster, plan);
+  await applyRunbook(drill, deadline, { prepared: copy, cluster, report, observed }, plan);
   report.restored = true;
   core.setOutput('restored', 'true');
   report.notes.push(
     `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
   );
+}
+
+/**
+ * The inputs of the drill's runbook: production's, with the drill's names, no cloud credentials (the drill
+ * proves the state comes back, it launches nothing), its own ingress class, and always a health check.
+ */
+function drillConfig(ctx: DrillContext): Config {
+  const { config, names, drillTarget } = ctx;
+  return {
+    ...config,
+    disk: { ...config.disk, name: names.disk, sizeGb: drillTarget.sizeGb, type: drillTarget.type },
+    pvName: names.pv,
+    release: {
+      ...config.release,
+      name: names.release,
+      namespace: names.namespace,
+      values: mergeValues(config.release.values, drillIngressValues(names)),
+    },
+    credentialSecrets: [],
+    healthCheck: true,
+  };
 }
 
 /**

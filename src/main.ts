@@ -6,14 +6,10 @@ import { Deadline } from './lib/deadline.js';
 import { describeError } from './lib/errors.js';
 import { removeAllScratch } from './lib/scratch.js';
 import { newReport, writeSummary, type Report } from './report.js';
-import {
-  applyRunbook,
-  observeRunbook,
-  planRunbook,
-  prepare,
-  refuseIfAny,
-  reportRunbookPlan,
-} from './runbook.js';
+import { applyRunbook } from './runbook/apply.js';
+import { prepare } from './runbook/cluster.js';
+import { observeRunbook } from './runbook/observe.js';
+import { planRunbook, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
@@ -42,7 +38,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const { observed, cluster } = await observeRunbook(config, deadline, prepared, report);
   try {
     const plan = planRunbook(config, observed);
-    reportRunbookPlan(report, config, plan);
+    reportRunbookPlan(report, config, plan, observed);
     await refuseIfAny(config, cluster, plan);
     if (config.mode === 'plan') {
       report.notes.push('Plan mode: nothing was changed.');

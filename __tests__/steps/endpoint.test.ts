@@ -15,7 +15,6 @@ import { deployRelease } from '../support/steps.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../../src/steps/persistentVolume.js';
 import { kubeClientOf, toolEnv } from '../support/clients.js';
 import {
-  controllerServiceName,
   discoverServerUrl,
   loginCommand,
   serverUrlFromService,
@@ -53,7 +52,6 @@ const NODES: NodeObject[] = [
 ];
 
 test('serverUrlFromService: LoadBalancer IP or hostname, NodePort with a node address, never credentials', () => {
-  assert.equal(controllerServiceName('skypilot'), 'skypilot-ingress-nginx-controller');
   assert.equal(serverUrlFromService(LB, []), undefined);
   assert.equal(
     serverUrlFromService({ ...LB, status: { loadBalancer: { ingress: [{ ip: '34.9.8.7' }] } } }, []),
@@ -235,7 +233,7 @@ describe('discoverServerUrl against the Kubernetes stand-in', () => {
     const { kube: client } = clientsFor(kube, await realBinaries('helm4'), dir);
     return { kube, client };
   }
-  const target = { release: 'skypilot', namespace: 'skypilot' };
+  const target = { release: 'skypilot', namespace: 'skypilot', service: 'skypilot-ingress-nginx-controller' };
 
   test('waits for the LoadBalancer address over several polls', async () => {
     const { kube, client } = await setup({ loadBalancerDelayPolls: 3 });
@@ -305,7 +303,11 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       },
       { deadline },
     );
-    const target = { release: 'skypilot', namespace: 'skypilot' };
+    const target = {
+      release: 'skypilot',
+      namespace: 'skypilot',
+      service: 'skypilot-ingress-nginx-controller',
+    };
     const url = await discoverServerUrl(client, target, deadline, { pollMs: 50 });
     assert.doesNotMatch(url, /@|e2e-Passw0rd/);
     const health = await waitForHealth(url, auth, deadline, { pollMs: 50, kube: client, target });
@@ -358,7 +360,7 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
     },
   });
   kube.put(controllerService('LoadBalancer'));
-  const target = { release: 'skypilot', namespace: 'skypilot' };
+  const target = { release: 'skypilot', namespace: 'skypilot', service: 'skypilot-ingress-nginx-controller' };
   const url = await discoverServerUrl(client, target, new Deadline(30_000), { pollMs: 10 });
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);

@@ -332,7 +332,12 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       const result = await deployRelease(clients.helm, clients.kube, target, {
         deadline: new Deadline(120_000),
       });
-      assert.deepEqual(result, { revision: 1, changed: false, chartVersion: result.chartVersion });
+      assert.deepEqual(result, {
+        revision: 1,
+        changed: false,
+        chartVersion: result.chartVersion,
+        manifest: result.manifest,
+      });
       assert.deepEqual(
         kube.mutatingRequests().map((r) => `${r.method} ${r.path}`),
         [],

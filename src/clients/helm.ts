@@ -57,6 +57,16 @@ export class Helm {
     await this.run(['pull', ref.chart, ...chartArgs(ref), '--untar', '--untardir', dir]);
   }
 
+  /**
+   * `helm template`: what the release would make with these values, rendered by the chart itself (its NOTES
+   * included, so a chart that refuses the values says so here, before anything changes).
+   */
+  async template(request: Omit<UpgradeInstall, 'timeout'>): Promise<string> {
+    const args = ['template', request.release, request.chartDir, '--namespace', request.namespace];
+    for (const file of request.valuesFiles) args.push('--values', file);
+    return (await this.run(args, { secrets: request.secrets ?? [] })).stdout;
+  }
+
   /** `helm upgrade --install --wait`: values only through files, so no secret reaches argv. */
   async upgradeInstall(request: UpgradeInstall): Promise<void> {
     const args = [

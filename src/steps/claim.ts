@@ -3,22 +3,44 @@ import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { refuse, type Refusal } from '../lib/plan.js';
 
-/** The chart's claim `<release>-state`: what the server mounts, and what must end Bound to our volume. */
+/** The claim the API server mounts: what must end Bound to our volume. */
 export interface ClaimRef {
   namespace: string;
   name: string;
 }
 
 export interface Claim extends KubeObject {
-  spec?: { volumeName?: string; storageClassName?: string };
+  spec?: {
+    volumeName?: string;
+    storageClassName?: string;
+    accessModes?: string[];
+    resources?: { requests?: { storage?: string } };
+  };
   status?: { phase?: string };
 }
 
 /**
- * keep: bound to our volume already; bind: the deploy binds it (absent, or pending); repair: the release exists
- * but its claim is gone, so helm must recreate it even when the values are unchanged.
+ * bound: bound to our volume already; bind: the deploy binds it (absent, or pending); repair: the release exists
+ * but the chart's claim is gone, so helm must recreate it even when the values are unchanged; create / adopt:
+ * the action owns the claim (charts with storage.existingClaim) and makes it, or takes over one made before.
  */
-export type ClaimPlan = { action: 'bound' | 'bind' | 'repair'; reason: string } | Refusal;
+export type ClaimPlan =
+  | { action: 'bound' | 'bind' | 'repair'; reason: string }
+  | { action: 'create'; reason: string; manifest: Claim }
+  | { action: 'adopt'; reason: string; patch: Record<string, unknown> }
+  | Refusal;
+
+/** What the action's own claim must be: pre-bound to the volume, with the class and size that fit it. */
+export interface OwnedClaimTarget extends ClaimRef {
+  volumeName: string;
+  storageClassName: string;
+  size: string;
+}
+
+const OWNER_LABEL = { 'app.kubernetes.io/managed-by': 'skyha-action' };
+// helm keeps an object it no longer renders when it carries this: a claim the chart made before it took
+// existingClaim is not deleted by the upgrade that hands it to the action.
+const KEEP = { 'helm.sh/resource-policy': 'keep' };
 
 export async function observeClaim(kube: KubernetesClient, claim: ClaimRef): Promise<Claim | undefined> {
   return kube.get<Claim>('v1', 'PersistentVolumeClaim', claim.name, { namespace: claim.namespace });
@@ -48,6 +70,63 @@ export function planClaim(
   if (bound === volumeName && observed.status?.phase === 'Bound')
     return { action: 'bound', reason: `bound to ${volumeName}` };
   return { action: 'bind', reason: `${observed.status?.phase ?? 'not bound'} yet` };
+}
+
+/**
+ * Pure, for charts with storage.existingClaim: the action owns the claim, so `helm uninstall` can never delete
+ * it. A missing one is created pre-bound to the volume; one made before (by an older chart, or by hand) that is
+ * bound to our volume, or can bind it, is labelled as the action's and kept by helm from then on.
+ */
+export function planOwnedClaim(target: OwnedClaimTarget, observed: Claim | undefined): ClaimPlan {
+  const bound = observed?.spec?.volumeName;
+  const where = `${target.namespace}/${target.name}`;
+  if (bound && bound !== target.volumeName) return planClaim(target, observed, target.volumeName, true);
+  if (!observed)
+    return { action: 'create', reason: `pre-bound to ${target.volumeName}`, manifest: ownedClaim(target) };
+  const klass = observed.spec?.storageClassName;
+  if (!bound && klass !== target.storageClassName) {
+    return refuse(
+      `Claim ${where} asks for storage class '${klass ?? ''}', not the volume's '${target.storageClassName}': it cannot bind the state volume`,
+      `A claim's class cannot change. Delete the claim (kubectl delete pvc ${target.name} -n ${target.namespace}; the Retain volume keeps the disk) and rerun`,
+    );
+  }
+  const labels = observed.metadata?.labels ?? {};
+  const annotations = observed.metadata?.annotations ?? {};
+  const ours =
+    labels['app.kubernetes.io/managed-by'] === OWNER_LABEL['app.kubernetes.io/managed-by'] &&
+    annotations['helm.sh/resource-policy'] === KEEP['helm.sh/resource-policy'];
+  if (!ours) {
+    const patch = { metadata: { labels: OWNER_LABEL, annotations: KEEP } };
+    return { action: 'adopt', reason: `made before; from now on the action's (helm keeps it)`, patch };
+  }
+  return planClaim(target, observed, target.volumeName, true);
+}
+
+function ownedClaim(target: OwnedClaimTarget): Claim {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: target.name, namespace: target.namespace, labels: OWNER_LABEL, annotations: KEEP },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: target.storageClassName,
+      volumeName: target.volumeName,
+      resources: { requests: { storage: target.size } },
+    },
+  };
+}
+
+/** Makes or takes over the action's own claim; the chart's claim is helm's, and needs nothing here. */
+export async function applyClaimPlan(
+  kube: KubernetesClient,
+  plan: ClaimPlan,
+  claim: ClaimRef,
+): Promise<void> {
+  if (plan.action === 'create') await kube.apply(plan.manifest);
+  if (plan.action === 'adopt')
+    await kube.patch('v1', 'PersistentVolumeClaim', claim.name, plan.patch, 'merge', {
+      namespace: claim.namespace,
+    });
 }
 
 export function describeClaimPlan(plan: ClaimPlan): string {

@@ -36,23 +36,30 @@ export async function printDiagnostics(
   }
 }
 
-/** The API server's pods are those of its Deployment's selector; their logs are read, never followed. */
+/**
+ * The API server is the release's Deployment that mounts a claim (found, not named); its pods are those of its
+ * selector, and their logs are read, never followed.
+ */
 async function printServerLogs(
   kube: KubernetesClient,
   release: string,
   pods: KubeObject[],
   scope: { namespace: string; budget: Deadline },
 ): Promise<void> {
-  const name = `${release}-api-server`;
-  const deployment = await kube.get('apps/v1', 'Deployment', name, scope);
-  const selector = at(deployment, 'spec', 'selector', 'matchLabels') as Record<string, string> | undefined;
+  const all = (await kube.list('apps/v1', 'Deployment', scope)).items;
+  // The one that mounts the state claim; else (a release that lost its claim volume) the namespace's only one.
+  const withClaim = all.filter(mountsClaim);
+  const deployments = withClaim.length ? withClaim : all.length === 1 ? all : [];
+  const server =
+    deployments.find((d) => d.metadata?.labels?.['app.kubernetes.io/instance'] === release) ?? deployments[0];
+  const name = server?.metadata?.name;
+  const selector = at(server, 'spec', 'selector', 'matchLabels') as Record<string, string> | undefined;
   const mine = selector
     ? pods.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v))
     : [];
   if (!mine.length) {
-    core.info(
-      `--- last log lines of deploy/${name}\n(no pod: ${deployment ? 'none was created' : 'no such Deployment'})`,
-    );
+    const header = server ? `deploy/${name}` : 'the API server';
+    core.info(`--- last log lines of ${header}\n(${server ? 'no pod' : 'no Deployment mounts a claim'})`);
     return;
   }
   for (const pod of mine) {
@@ -66,6 +73,11 @@ async function printServerLogs(
       );
     }
   }
+}
+
+function mountsClaim(deployment: KubeObject): boolean {
+  const volumes = at(deployment, 'spec', 'template', 'spec', 'volumes');
+  return Array.isArray(volumes) && volumes.some((v) => at(v, 'persistentVolumeClaim') !== undefined);
 }
 
 function containerNames(pod: KubeObject): string[] {

@@ -19,6 +19,8 @@ export interface NodeObject extends KubeObject {
 export interface EndpointTarget {
   release: string;
   namespace: string;
+  /** The ingress controller's Service, as the release named it (see releaseManifest.ts). */
+  service: string;
 }
 
 export interface ServerHealth {
@@ -32,11 +34,6 @@ export interface ServerHealth {
 export interface PollOptions {
   /** Pause between polls (tests shorten it). */
   pollMs?: number;
-}
-
-/** The ingress controller's Service from the chart's ingress-nginx subchart: where users reach the server. */
-export function controllerServiceName(release: string): string {
-  return `${release}-ingress-nginx-controller`;
 }
 
 /**
@@ -70,7 +67,7 @@ export async function discoverServerUrl(
   deadline: Deadline,
   options: PollOptions = {},
 ): Promise<string> {
-  const name = controllerServiceName(target.release);
+  const name = target.service;
   let nodes: NodeObject[] | undefined;
   for (let poll = 0; ; poll++) {
     const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace: target.namespace });

@@ -5,7 +5,8 @@ import * as core from '@actions/core';
 import * as semver from 'semver';
 import * as tc from '@actions/tool-cache';
 import { parse as parseYaml } from 'yaml';
-import type { ChartRef, Helm } from '../clients/helm.js';
+import { CommandError } from '../clients/command.js';
+import type { ChartRef, Helm, UpgradeInstall } from '../clients/helm.js';
 import { readHelmRelease, type StoredRevision } from '../clients/helmStorage.js';
 import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { ReleaseConfig } from '../config/config.js';
@@ -23,12 +24,18 @@ export interface ReleaseTarget extends ReleaseConfig {
   /** From the volume: the claim must ask for exactly this to bind it. */
   storage: { storageClassName: string; volumeName: string; size: string };
   auth: { username: string; password: string | undefined; authSecret: string | undefined };
+  /** With a chart that offers storage.existingClaim: the claim the action made, which the server mounts. */
+  existingClaim?: string;
+  /** ingress-nginx.fullnameOverride, given when the subchart's own names would exceed the API server's limits. */
+  subchartFullname?: string;
 }
 
 export interface ReleaseFacts {
   revision: number;
   changed: boolean;
   chartVersion: string;
+  /** What the release made, as helm stored it: where the later steps learn the names of its objects. */
+  manifest: string;
 }
 
 export interface ObservedRelease {
@@ -51,6 +58,8 @@ export interface ObservedChart {
   dir: string;
   /** The chart's own defaults (its values.yaml). */
   values: Record<string, unknown>;
+  /** Whether the chart takes storage.existingClaim (SkyPilot's newer charts): then the action owns the claim. */
+  existingClaim: boolean;
 }
 
 /** Everything the release plan looks at: the release as deployed, and the chart helm would install. */
@@ -83,11 +92,14 @@ export function releaseValues(
   authCredentials: string | undefined,
 ): Record<string, unknown> {
   const ingress = target.auth.authSecret ? { authSecret: target.auth.authSecret } : { authCredentials };
-  return {
-    storage: { enabled: true, ...target.storage },
-    ingress,
-    'ingress-nginx': { controller: { service: { type: target.serviceType } } },
+  const storage = target.existingClaim
+    ? { enabled: true, existingClaim: target.existingClaim }
+    : { enabled: true, ...target.storage };
+  const nginx = {
+    ...(target.subchartFullname ? { fullnameOverride: target.subchartFullname } : {}),
+    controller: { service: { type: target.serviceType } },
   };
+  return { storage, ingress, 'ingress-nginx': nginx };
 }
 
 /** Helm's own merge of values files: maps merge key by key, anything else from a later file replaces. */
@@ -270,8 +282,11 @@ function readChartDir(dir: string): ObservedChart {
       hint: 'Check the chart input',
     });
   }
-  const values = parseValuesYaml(read('values.yaml'));
-  return { name, version, dir, values: isMap(values) ? values : {} };
+  const parsed = parseValuesYaml(read('values.yaml'));
+  const values = isMap(parsed) ? parsed : {};
+  // Read from the chart's own values, never from a list of versions.
+  const existingClaim = isMap(values.storage) && 'existingClaim' in values.storage;
+  return { name, version, dir, values, existingClaim };
 }
 
 /**
@@ -328,7 +343,12 @@ export async function applyHelmRelease(
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && plan.observed) {
     const chartVersion = plan.observed.chartVersion ?? plan.chart.version;
-    return { revision: plan.observed.revision, changed: false, chartVersion };
+    return {
+      revision: plan.observed.revision,
+      changed: false,
+      chartVersion,
+      manifest: plan.observed.manifest ?? '',
+    };
   }
   options.deadline.check(`deploying the Helm release ${target.name}`);
   // The htpasswd line is a secret too (it can be cracked offline): mask it before anything could print it.
@@ -349,7 +369,12 @@ export async function applyHelmRelease(
     throw new ActionError(`helm installed ${target.name} but cannot find it`, {
       hint: 'Check the namespace',
     });
-  return { revision: after.revision, changed: true, chartVersion: after.chart.version };
+  return {
+    revision: after.revision,
+    changed: true,
+    chartVersion: after.chart.version,
+    manifest: after.manifest,
+  };
 }
 
 /** Our values reach helm only through a private 0600 file, removed whatever happens. */
@@ -359,6 +384,39 @@ async function upgradeInstall(
   plan: Exclude<HelmReleasePlan, Refusal>,
   deadline: Deadline,
 ): Promise<void> {
+  const timeout = `${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`;
+  await withValuesFiles(target, plan, (request) => helm.upgradeInstall({ ...request, timeout }));
+}
+
+/**
+ * What the release would make with the plan's values, as the chart itself renders it (`helm template`), before
+ * anything changes; or the chart's own refusal of those values (a `fail` in its templates or NOTES, e.g. the
+ * resource check). The rendered text is parsed, never printed.
+ */
+export async function renderRelease(
+  helm: Helm,
+  target: ReleaseTarget,
+  plan: Exclude<HelmReleasePlan, Refusal>,
+): Promise<{ manifest: string } | Refusal> {
+  try {
+    return { manifest: await withValuesFiles(target, plan, (request) => helm.template(request)) };
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    const said = (error.result.stderr.trim() || error.result.stdout.trim()).replace(/^Error: /, '');
+    return refuse(
+      `The chart ${plan.chart.name} ${plan.chart.version} refuses these values: ${said.split('\n').slice(0, 6).join(' ')}`,
+      'Change the values the chart names (the values or values-files input) and rerun; nothing was changed',
+    );
+  }
+}
+
+type ValuesRequest = Omit<UpgradeInstall, 'timeout'>;
+
+async function withValuesFiles<T>(
+  target: ReleaseTarget,
+  plan: Exclude<HelmReleasePlan, Refusal>,
+  run: (request: ValuesRequest) => Promise<T>,
+): Promise<T> {
   const secrets = [target.auth.password, plan.authCredentials].filter((s): s is string => !!s);
   const dir = scratchDir('values');
   try {
@@ -366,12 +424,12 @@ async function upgradeInstall(
     const userFile = Object.keys(target.values).length
       ? [writePrivate(dir, 'user-values.json', target.values)]
       : [];
-    await helm.upgradeInstall({
+    const valuesFiles = [oursFile, ...target.valuesFiles, ...userFile];
+    return await run({
       release: target.name,
       chartDir: plan.chart.dir,
       namespace: target.namespace,
-      valuesFiles: [oursFile, ...target.valuesFiles, ...userFile],
-      timeout: `${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`,
+      valuesFiles,
       secrets,
     });
   } finally {

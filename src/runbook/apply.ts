@@ -1,0 +1,108 @@
+import * as core from '@actions/core';
+import type { KubernetesClient } from '../clients/kubernetes.js';
+import type { Config } from '../config/config.js';
+import type { Deadline } from '../lib/deadline.js';
+import { ActionError } from '../lib/errors.js';
+import type { Report } from '../report.js';
+import { applyClaimPlan, verifyClaimBinding } from '../steps/claim.js';
+import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
+import { applyDiskPlan } from '../steps/disk.js';
+import { discoverServerUrl, waitForHealth, type EndpointTarget } from '../steps/endpoint.js';
+import { applyHelmRelease } from '../steps/helmRelease.js';
+import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
+import { releaseObjects } from '../steps/releaseManifest.js';
+import type { Cluster, Prepared } from './cluster.js';
+import { volumeTarget, type Observed, type RunbookPlan } from './plan.js';
+import { planRelease, releaseTarget } from './release.js';
+
+/** Apply, in the runbook's order. Outputs are written as each step lands, so a failed run still says how far it got. */
+export async function applyRunbook(
+  config: Config,
+  deadline: Deadline,
+  ctx: { prepared: Prepared; cluster: Cluster; report: Report; observed: Observed },
+  plan: RunbookPlan,
+): Promise<void> {
+  const { prepared, cluster, report, observed } = ctx;
+  const { kube, helm } = cluster;
+  const { claim } = observed.names;
+  const disk = await applyDiskPlan(prepared.compute, prepared.target, plan.disk, deadline, {
+    clusterNodeNames: observed.nodeNames,
+  });
+  report.restored = observed.disk !== undefined;
+  core.setOutput('disk', disk.resourcePath);
+  core.setOutput('disk-created', String(disk.created));
+  core.setOutput('restored', String(report.restored));
+
+  const ns = config.release.namespace;
+  const ownClaimChanges = plan.claim.action === 'create' || plan.claim.action === 'adopt';
+  if (ownClaimChanges || plan.secrets.some((p) => p.action !== 'keep')) {
+    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await applyCredentialSecrets(kube, plan.secrets, ns);
+  }
+
+  // Planned against the projected disk; a created disk may differ (e.g. a larger snapshot): plan again, purely.
+  const volumePlan = disk.created
+    ? planPersistentVolume(volumeTarget(config, disk, claim), observed.volume)
+    : plan.volume;
+  const pv = await applyPersistentVolumePlan(kube, config.pvName, volumePlan);
+  core.setOutput('pv-name', pv.name);
+  core.setOutput('pv-created', String(pv.created));
+  await applyClaimPlan(kube, plan.claim, claim);
+
+  const releasePlan =
+    volumePlan === plan.volume
+      ? plan.release
+      : planRelease(config, observed.release, volumePlan, plan.claim, observed.names);
+  const target = releaseTarget(config, pv.claimFit, observed.names);
+  const release = await applyHelmRelease(helm, kube, target, releasePlan, { deadline });
+  report.helmRevision = release.revision;
+  core.setOutput('helm-revision', String(release.revision));
+
+  // An unchanged release whose claim was already Bound to our volume needs no second look.
+  const claimBound =
+    release.changed || plan.claim.action !== 'bound'
+      ? verifyClaimBinding(kube, claim, pv.name, deadline)
+      : Promise.resolve();
+  const made = releaseObjects(release.manifest, config.release.name);
+  await serveAndCheck(config, deadline, kube, report, endpointOf(config, made.controllerService), claimBound);
+}
+
+/** Where users reach the server: the controller Service the release made, by its own name. */
+export function endpointOf(
+  config: Pick<Config, 'release'>,
+  service: { name: string } | undefined,
+  release = config.release,
+): EndpointTarget {
+  if (!service) {
+    throw new ActionError(
+      `Helm release ${release.namespace}/${release.name} made no ingress controller Service`,
+      {
+        hint: 'Keep ingress-nginx.enabled true in the values; the state disk is untouched',
+      },
+    );
+  }
+  return { release: release.name, namespace: release.namespace, service: service.name };
+}
+
+/**
+ * The server URL users log in to, then its health: the runbook's last step. The address is awaited side by side
+ * with `before` (the claim's binding); health is only asked once both are there.
+ */
+export async function serveAndCheck(
+  config: Config,
+  deadline: Deadline,
+  kube: KubernetesClient,
+  report: Report,
+  where: EndpointTarget,
+  before: Promise<void> = Promise.resolve(),
+): Promise<void> {
+  const [url] = await Promise.all([discoverServerUrl(kube, where, deadline), before]);
+  report.serverUrl = url;
+  core.setOutput('server-url', url);
+  if (!config.healthCheck) return;
+  const health = await waitForHealth(url, config.auth, deadline, { kube, target: where });
+  if (health.version) {
+    report.serverVersion = health.version;
+    core.setOutput('server-version', health.version);
+  }
+}

@@ -1,0 +1,54 @@
+import * as core from '@actions/core';
+import { createComputeClients, type ComputeClients } from '../clients/compute.js';
+import { Helm } from '../clients/helm.js';
+import { KubernetesClient } from '../clients/kubernetes.js';
+import type { Config } from '../config/config.js';
+import type { Deadline } from '../lib/deadline.js';
+import { clusterCredentials } from '../steps/clusterCredentials.js';
+import { diskTarget, type DiskTarget } from '../steps/disk.js';
+import { installTools, type InstalledTools } from '../tools/index.js';
+
+// What every mode (deploy, plan, drill) starts from: the clients, built once and handed to every step.
+
+/** The tools and the Compute client, loading side by side. */
+export interface Prepared {
+  compute: ComputeClients;
+  target: DiskTarget;
+  tools: Promise<InstalledTools>;
+}
+
+export function prepare(config: Config, deadline: Deadline): Prepared {
+  const compute = createComputeClients({
+    project: config.project,
+    ...(config.computeEndpoint ? { endpoint: config.computeEndpoint } : {}),
+  });
+  const tools = installTools(config.tools, { deadline });
+  return { compute, target: diskTarget(config), tools };
+}
+
+/**
+ * The two clients every Kubernetes step goes through: the API from the action's own process (reads and most
+ * writes), and helm, started only to fetch the chart and to change the release.
+ */
+export interface Cluster {
+  kube: KubernetesClient;
+  helm: Helm;
+}
+
+/** Cluster credentials, then the clients, both on the same kubeconfig. */
+export async function connectToCluster(
+  config: Config,
+  tools: InstalledTools,
+  deadline: Deadline,
+): Promise<Cluster> {
+  const target = config.cluster
+    ? { cluster: config.cluster, location: config.clusterLocation, project: config.project }
+    : undefined;
+  const kubeconfig = await clusterCredentials(tools.gcloud?.binary ?? 'gcloud', target);
+  if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
+  const kube = KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
+    budget: deadline,
+    debug: (line) => core.debug(line),
+  });
+  return { kube, helm: new Helm(tools.helm.binary, kubeconfig ? { kubeconfig } : {}) };
+}

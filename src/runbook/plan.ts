@@ -1,0 +1,178 @@
+import type { Config } from '../config/config.js';
+import { isRefusal, refusalError, type Refusal } from '../lib/plan.js';
+import { planAdvice, planStep, type Report } from '../report.js';
+import {
+  describeClaimPlan,
+  planClaim,
+  planOwnedClaim,
+  type Claim,
+  type ClaimPlan,
+  type ClaimRef,
+} from '../steps/claim.js';
+import {
+  planCredentialSecrets,
+  type CredentialSecretPlan,
+  type observeCredentialSecrets,
+} from '../steps/cloudCredentials.js';
+import {
+  describeDiskPlan,
+  diskResourcePath,
+  planDisk,
+  type DiskFacts,
+  type DiskPlan,
+  type DiskTarget,
+  type ObservedDisk,
+} from '../steps/disk.js';
+import { describeReleasePlan, type HelmReleasePlan, type ReleaseObservation } from '../steps/helmRelease.js';
+import {
+  describePersistentVolumePlan,
+  planPersistentVolume,
+  secureRefusedVolume,
+  type PersistentVolume,
+  type PersistentVolumePlan,
+  type PersistentVolumeTarget,
+} from '../steps/persistentVolume.js';
+import type { Cluster } from './cluster.js';
+import { planRelease, type ReleaseNames } from './release.js';
+
+/** Everything the deploy looks at, read before anything changes. */
+export interface Observed {
+  /** The disk the inputs ask for (the drill's own, in a drill). */
+  target: DiskTarget;
+  disk: ObservedDisk | undefined;
+  /** Read only when the disk is absent: the same name in the other scope would be shadowed by a new disk. */
+  otherScopeDisk: ObservedDisk | undefined;
+  /** Read only when the disk is attached: its instances may be this cluster's nodes. */
+  nodeNames: string[];
+  volume: PersistentVolume | undefined;
+  secrets: Awaited<ReturnType<typeof observeCredentialSecrets>>;
+  release: ReleaseObservation;
+  /** What the release makes (its manifest) or would make (the chart rendered), and the claim it mounts. */
+  names: ReleaseNames;
+  claim: Claim | undefined;
+}
+
+/** Every step's plan, in the runbook's order. */
+export interface RunbookPlan {
+  disk: DiskPlan;
+  secrets: CredentialSecretPlan[];
+  volume: PersistentVolumePlan;
+  claim: ClaimPlan;
+  release: HelmReleasePlan;
+}
+
+/** Pure: plan every step from what was observed. Each later step is planned against what the earlier one will make. */
+export function planRunbook(config: Config, observed: Observed): RunbookPlan {
+  const { disk, volume } = planDiskAndVolume(config, observed, observed.names.claim);
+  const claim = planTheClaim(config, observed, volume);
+  return {
+    disk,
+    secrets: planCredentialSecrets(config.credentialSecrets, observed.secrets, config.release.namespace),
+    volume,
+    claim,
+    release: planRelease(config, observed.release, volume, claim, observed.names),
+  };
+}
+
+/** The disk, and the volume planned against the disk as it will be. */
+export function planDiskAndVolume(
+  config: Config,
+  observed: Pick<Observed, 'target' | 'disk' | 'nodeNames' | 'otherScopeDisk' | 'volume'>,
+  claim: ClaimRef,
+): { disk: DiskPlan; volume: PersistentVolumePlan } {
+  const { target } = observed;
+  const disk = planDisk(target, observed.disk as ObservedDisk | undefined, {
+    clusterNodeNames: observed.nodeNames,
+    otherScope: observed.otherScopeDisk,
+  });
+  const volume = planPersistentVolume(
+    volumeTarget(config, projectedDiskFacts(target, disk), claim),
+    observed.volume,
+  );
+  return { disk, volume };
+}
+
+function planTheClaim(config: Config, observed: Observed, volume: PersistentVolumePlan): ClaimPlan {
+  const { claim } = observed.names;
+  if (!observed.names.ownsClaim)
+    return planClaim(claim, observed.claim, config.pvName, observed.release.release !== undefined);
+  const fit = isRefusal(volume) ? { storageClassName: config.storageClassName, size: '' } : volume.claimFit;
+  return planOwnedClaim({ ...claim, volumeName: config.pvName, ...fit }, observed.claim);
+}
+
+/** Prints every plan the same way in deploy and plan mode, with its warnings and notes. */
+export function reportRunbookPlan(
+  report: Report,
+  config: Config,
+  plan: RunbookPlan,
+  observed: Observed,
+): void {
+  const ns = config.release.namespace;
+  planStep(report, 'disk', config.disk.name, describeDiskPlan(plan.disk));
+  if (!isRefusal(plan.disk)) planAdvice(report, plan.disk);
+  for (const p of plan.secrets) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
+  for (const line of describePersistentVolumePlan(plan.volume))
+    planStep(report, 'volume', config.pvName, line);
+  if (!isRefusal(plan.volume)) planAdvice(report, plan.volume);
+  const { claim, objects, ownsClaim } = observed.names;
+  const owner = ownsClaim ? "the action's (storage.existingClaim)" : "the chart's";
+  planStep(report, 'claim', `${claim.namespace}/${claim.name}`, `${describeClaimPlan(plan.claim)}, ${owner}`);
+  planStep(report, 'helm', `${ns}/${config.release.name}`, describeReleasePlan(plan.release));
+  if (!isRefusal(plan.release)) planAdvice(report, plan.release);
+  const service = objects?.controllerService;
+  const served = service ? `Service ${service.name} (${service.type})` : 'the release';
+  const server = objects?.apiServer ? `, Deployment ${objects.apiServer.name}` : '';
+  planStep(
+    report,
+    'endpoint',
+    `${ns}/${config.release.name}`,
+    `wait for the address of ${served}${server} and health`,
+  );
+}
+
+/**
+ * The first refusal of the plan, in runbook order, becomes the run's one error. A refused volume on the state
+ * disk still gets its reclaim policy back to Retain first (except in plan mode, which changes nothing).
+ */
+export async function refuseIfAny(config: Config, cluster: Cluster, plan: RunbookPlan): Promise<void> {
+  const refusal: Refusal | undefined = [plan.disk, plan.volume, plan.claim, plan.release].find(isRefusal);
+  if (!refusal) return;
+  if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
+  throw refusalError(refusal);
+}
+
+/** The disk as it will be once the plan is applied: what the volume is planned against, before anything changes. */
+export function projectedDiskFacts(target: DiskTarget, plan: DiskPlan): DiskFacts {
+  if (plan.action === 'use') {
+    const { resourcePath, name, sizeGb, zones, regional, type } = plan.disk;
+    return { resourcePath, name, sizeGb, zones, regional, type, created: false };
+  }
+  // A refused disk is never applied; the volume's plan against the target only fills the printed plan.
+  const regional = target.replicaZones.length > 0;
+  return {
+    resourcePath: diskResourcePath(target),
+    name: target.name,
+    sizeGb: plan.action === 'create' ? Number(plan.request.disk.sizeGb) : target.sizeGb,
+    zones: regional ? target.replicaZones : [target.zone],
+    regional,
+    created: true,
+    type: target.type,
+  };
+}
+
+/** The PersistentVolume the runbook writes by hand, for this disk and the claim the server mounts. */
+export function volumeTarget(
+  config: Config,
+  disk: DiskFacts,
+  claim: ClaimRef,
+  pvName = config.pvName,
+): PersistentVolumeTarget {
+  return {
+    name: pvName,
+    storageClassName: config.storageClassName,
+    diskPath: disk.resourcePath,
+    sizeGb: disk.sizeGb,
+    zones: disk.zones,
+    claim,
+  };
+}
