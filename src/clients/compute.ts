@@ -4,6 +4,7 @@ import { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js'
 import { GlobalOperationsClient } from '@google-cloud/compute/build/src/v1/global_operations_client.js';
 import { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
 import { RegionOperationsClient } from '@google-cloud/compute/build/src/v1/region_operations_client.js';
+import { ResourcePoliciesClient } from '@google-cloud/compute/build/src/v1/resource_policies_client.js';
 import { SnapshotsClient } from '@google-cloud/compute/build/src/v1/snapshots_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import type { CallOptions, ClientOptions, GoogleAuth } from 'google-gax';
@@ -26,6 +27,8 @@ export interface ComputeClients {
   readonly regionOperations: RegionOperationsClient;
   readonly globalOperations: GlobalOperationsClient;
   readonly snapshots: SnapshotsClient;
+  /** Snapshot schedules (regional resource policies). */
+  readonly resourcePolicies: ResourcePoliciesClient;
 }
 
 export interface ComputeClientOptions {
@@ -71,6 +74,7 @@ export function createComputeClients(options: ComputeClientOptions): ComputeClie
   const regionOperations = lazy((o) => new RegionOperationsClient(o));
   const globalOperations = lazy((o) => new GlobalOperationsClient(o));
   const snapshots = lazy((o) => new SnapshotsClient(o));
+  const resourcePolicies = lazy((o) => new ResourcePoliciesClient(o));
   return {
     project: options.project,
     get disks() {
@@ -90,6 +94,9 @@ export function createComputeClients(options: ComputeClientOptions): ComputeClie
     },
     get snapshots() {
       return snapshots();
+    },
+    get resourcePolicies() {
+      return resourcePolicies();
     },
   };
 }
