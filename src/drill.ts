@@ -3,7 +3,8 @@ import type { Config } from './config/config.js';
 import { Deadline, sleep } from './lib/deadline.js';
 import { ActionError, describeError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
-import { planAdvice, planStep, type Report } from './report.js';
+import { utcMinute } from './lib/time.js';
+import { planAdvice, planStep, reportRestoredFrom, type Report } from './report.js';
 import {
   connectToCluster,
   projectedDiskFacts,
@@ -25,6 +26,7 @@ import {
   type DiskTarget,
   type ObservedDisk,
 } from './steps/disk.js';
+import { newestReadySnapshot, observeSnapshotsOf, type SnapshotFacts } from './steps/diskSource.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
 import { applyHelmRelease, mergeValues, observeRelease, planHelmRelease } from './steps/helmRelease.js';
 import {
@@ -74,6 +76,8 @@ interface DrillContext {
   production: ObservedDisk;
   drillTarget: DiskTarget;
   snapshotPath: string;
+  /** `disk-source-snapshot: latest`: the drill restores the newest existing snapshot instead of taking one. */
+  existing: SnapshotFacts | undefined;
 }
 
 /**
@@ -90,8 +94,11 @@ export async function runDrill(
   planStep(report, 'disk', config.disk.name, `${describeDiskPlan(plan)} (only read and snapshotted)`);
   planAdvice(report, plan);
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
+  const existing = config.disk.fromLatestSnapshot
+    ? await newestSnapshotOf(prepared, production, deadline)
+    : undefined;
   const cluster = await connectToCluster(config, report.tools!);
-  const ctx = drillContext(config, deadline, report, prepared, production);
+  const ctx = drillContext(config, deadline, report, prepared, production, existing);
   try {
     await restoreDrill(ctx, cluster);
   } finally {
@@ -124,50 +131,59 @@ async function observeProduction(
   return { production, plan };
 }
 
+/** What a lost disk would come back from: the newest READY snapshot of production. None: stop before any change. */
+async function newestSnapshotOf(
+  prepared: Prepared,
+  production: ObservedDisk,
+  deadline: Deadline,
+): Promise<SnapshotFacts> {
+  const snapshots = await observeSnapshotsOf(prepared.compute, production.resourcePath, deadline);
+  const newest = newestReadySnapshot(snapshots, production.resourcePath);
+  if (!newest) {
+    throw new ActionError(`Disk ${production.resourcePath} has no READY snapshot to drill on`, {
+      hint: 'Nothing was changed. Give it a snapshot-schedule, or drill without disk-source-snapshot (the drill then takes a snapshot)',
+    });
+  }
+  return newest;
+}
+
 function drillContext(
   config: Config,
   deadline: Deadline,
   report: Report,
   prepared: Prepared,
   production: ObservedDisk,
+  existing: SnapshotFacts | undefined,
 ): DrillContext {
   const names = drillNames(config);
   const { target } = prepared;
-  const snapshotPath = `projects/${target.project}/global/snapshots/${names.snapshot}`;
+  const snapshotPath =
+    existing?.resourcePath ?? `projects/${target.project}/global/snapshots/${names.snapshot}`;
   const drillTarget: DiskTarget = {
     ...target,
     name: names.disk,
-    sizeGb: production.sizeGb,
+    sizeGb: Math.max(production.sizeGb, existing?.diskSizeGb ?? 0),
+    fromLatestSnapshot: false,
+    createDisk: 'if-absent',
     type: production.type,
     sourceSnapshot: snapshotPath,
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath };
+  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing };
 }
 
 /** Snapshot, drill disk, drill volume, drill release, claim, URL and health: the recovery, on a copy. */
 async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
-  const { config, deadline, report, prepared, names, production, drillTarget } = ctx;
+  const { config, deadline, report, prepared, names, drillTarget } = ctx;
   const { compute } = prepared;
-  planStep(
-    report,
-    'snapshot',
-    names.snapshot,
-    `snapshot of ${production.resourcePath} (production is only read)`,
-  );
-  await snapshotDisk(
-    compute,
-    projectedDiskFacts(prepared.target, useOf(production)),
-    names.snapshot,
-    names.labels,
-    deadline,
-  );
+  const source = await drillSource(ctx);
 
   const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
   planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
   if (!isRefusal(drillPlan)) planAdvice(report, drillPlan);
   const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
+  reportRestoredFrom(report, { kind: 'snapshot', ...source });
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
 
@@ -204,8 +220,32 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   report.restored = true;
   core.setOutput('restored', 'true');
   report.notes.push(
-    `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
+    `Drill ${names.runId}: the snapshot of ${ctx.production.resourcePath} came back healthy behind ${report.serverUrl}.`,
   );
+}
+
+/** The snapshot the drill restores: a new one of production, or (with `latest`) the newest one it already has. */
+async function drillSource(ctx: DrillContext): Promise<{ name: string; createdAt: string }> {
+  const { report, prepared, names, production, existing, deadline } = ctx;
+  if (existing) {
+    const line = `use ${existing.resourcePath}, the newest READY snapshot of ${production.resourcePath} (taken ${utcMinute(existing.createdAt)})`;
+    planStep(report, 'snapshot', existing.name, line);
+    return { name: existing.name, createdAt: existing.createdAt };
+  }
+  planStep(
+    report,
+    'snapshot',
+    names.snapshot,
+    `snapshot of ${production.resourcePath} (production is only read)`,
+  );
+  const taken = await snapshotDisk(
+    prepared.compute,
+    projectedDiskFacts(prepared.target, useOf(production)),
+    names.snapshot,
+    names.labels,
+    deadline,
+  );
+  return { name: names.snapshot, createdAt: taken.createdAt };
 }
 
 /**
@@ -263,11 +303,13 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
       () => kubectl.run(['delete', 'namespace', names.namespace, '--ignore-not-found', '--wait=true']),
     ],
     ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
-    [
+  ];
+  // A snapshot the drill did not take (production's newest) is never deleted.
+  if (!ctx.existing)
+    steps.push([
       'snapshot',
       () => deleteDrillResource(prepared.compute, 'snapshot', snapshotPath, names.labels, deadline),
-    ],
-  ];
+    ]);
   for (const [what, step] of steps) {
     try {
       await step();

@@ -16,11 +16,19 @@ import {
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
+  // The recovery time users are told is counted from here.
+  const startedAt = Date.now();
   let report: Report | undefined;
   try {
     const config = parseConfig(readInput);
     forgetSecretInputs();
-    report = newReport(config.mode, config.release.name, config.release.namespace, config.auth.username);
+    report = newReport(
+      config.mode,
+      config.release.name,
+      config.release.namespace,
+      config.auth.username,
+      startedAt,
+    );
     const deadline = new Deadline(config.timeoutMs);
     if (config.mode === 'drill') await runDrill(config, deadline, report, prepare(config, deadline));
     else await deploy(config, deadline, report);

@@ -5,7 +5,7 @@ import { Kubectl } from './clients/kubectl.js';
 import type { Config } from './config/config.js';
 import type { Deadline } from './lib/deadline.js';
 import { isRefusal, refusalError, type Refusal } from './lib/plan.js';
-import { planAdvice, planStep, type Report } from './report.js';
+import { planAdvice, planStep, reportRecovered, reportRestoredFrom, type Report } from './report.js';
 import {
   describeClaimPlan,
   observeClaim,
@@ -30,11 +30,13 @@ import {
   observeDisk,
   observeDiskInOtherScope,
   planDisk,
+  restoredFrom,
   type DiskFacts,
   type DiskPlan,
   type DiskTarget,
   type ObservedDisk,
 } from './steps/disk.js';
+import { observeDiskSources, type SnapshotObservation } from './steps/diskSource.js';
 import { discoverServerUrl, waitForHealth } from './steps/endpoint.js';
 import {
   applyHelmRelease,
@@ -57,6 +59,17 @@ import {
   type PersistentVolumePlan,
   type PersistentVolumeTarget,
 } from './steps/persistentVolume.js';
+import {
+  applySnapshotSchedulePlan,
+  backupsLine,
+  describeSnapshotSchedulePlan,
+  observeAttachedPolicies,
+  observeOwnPolicy,
+  planSnapshotSchedule,
+  scheduleTarget,
+  type ObservedSchedules,
+  type SnapshotSchedulePlan,
+} from './steps/snapshotSchedule.js';
 import { installTools, type InstalledTools } from './tools/index.js';
 
 // The runbook's steps in order, each observed, planned and applied through its step module. main.ts runs
@@ -100,6 +113,9 @@ export interface Observed {
   disk: ObservedDisk | undefined;
   /** Read only when the disk is absent: the same name in the other scope would be shadowed by a new disk. */
   otherScopeDisk: ObservedDisk | undefined;
+  /** Read only when the disk is absent: the snapshots it can be restored from. */
+  sources: SnapshotObservation | undefined;
+  schedule: ObservedSchedules;
   /** Read only when the disk is attached: its instances may be this cluster's nodes. */
   nodeNames: string[];
   volume: PersistentVolume | undefined;
@@ -116,26 +132,41 @@ export async function observeRunbook(
   report: Report,
 ): Promise<{ observed: Observed; cluster: Cluster }> {
   const { compute, target } = prepared;
-  const [tools, disk] = await Promise.all([prepared.tools, observeDisk(compute, target, deadline)]);
+  const backups = scheduleTarget(config);
+  const [tools, disk, ownPolicy] = await Promise.all([
+    prepared.tools,
+    observeDisk(compute, target, deadline),
+    observeOwnPolicy(compute, backups, deadline),
+  ]);
   report.tools = tools;
   const cluster = await connectToCluster(config, tools);
   const { kubectl, helm } = cluster;
   const ns = config.release.namespace;
   const authSecret = config.auth.authSecret;
-  const [otherScopeDisk, nodeNames, volume, claim, secrets, release, authSecretFound] = await Promise.all([
-    disk ? undefined : observeDiskInOtherScope(compute, target, deadline),
-    disk?.users.length ? listNodeNames(kubectl) : [],
-    observePersistentVolume(kubectl, config.pvName),
-    observeClaim(kubectl, claimOf(config)),
-    observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
-    observeRelease(helm, config.release),
-    authSecret ? kubectl.getJson('secret', authSecret, ns) : undefined,
-  ]);
+  const sourcesAsked = {
+    diskPath: backups.diskPath,
+    latest: !!target.fromLatestSnapshot,
+    named: target.sourceSnapshot,
+  };
+  const [otherScopeDisk, sources, attached, nodeNames, volume, claim, secrets, release, authSecretFound] =
+    await Promise.all([
+      disk ? undefined : observeDiskInOtherScope(compute, target, deadline),
+      disk ? undefined : observeDiskSources(compute, sourcesAsked, deadline),
+      observeAttachedPolicies(compute, backups, disk, deadline),
+      disk?.users.length ? listNodeNames(kubectl) : [],
+      observePersistentVolume(kubectl, config.pvName),
+      observeClaim(kubectl, claimOf(config)),
+      observeCredentialSecrets(kubectl, config.credentialSecrets, ns),
+      observeRelease(helm, config.release),
+      authSecret ? kubectl.getJson('secret', authSecret, ns) : undefined,
+    ]);
   const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;
   return {
     observed: {
       disk,
       otherScopeDisk,
+      sources,
+      schedule: { policy: ownPolicy, ...attached },
       nodeNames,
       volume,
       claim,
@@ -158,6 +189,7 @@ function claimOf(config: Pick<Config, 'release'>): ClaimRef {
 /** Every step's plan, in the runbook's order. */
 export interface RunbookPlan {
   disk: DiskPlan;
+  schedule: SnapshotSchedulePlan;
   secrets: CredentialSecretPlan[];
   volume: PersistentVolumePlan;
   claim: ReturnType<typeof planClaim>;
@@ -170,6 +202,7 @@ export function planRunbook(config: Config, observed: Observed): RunbookPlan {
   const disk = planDisk(target, observed.disk, {
     clusterNodeNames: observed.nodeNames,
     otherScope: observed.otherScopeDisk,
+    sources: observed.sources,
   });
   const volume = planPersistentVolume(
     volumeTarget(config, projectedDiskFacts(target, disk)),
@@ -183,6 +216,7 @@ export function planRunbook(config: Config, observed: Observed): RunbookPlan {
   );
   return {
     disk,
+    schedule: planSnapshotSchedule(scheduleTarget(config), observed.schedule),
     secrets: planCredentialSecrets(config.credentialSecrets, observed.secrets, config.release.namespace),
     volume,
     claim,
@@ -218,6 +252,10 @@ export function reportRunbookPlan(report: Report, config: Config, plan: RunbookP
   const ns = config.release.namespace;
   planStep(report, 'disk', config.disk.name, describeDiskPlan(plan.disk));
   if (!isRefusal(plan.disk)) planAdvice(report, plan.disk);
+  const backups = scheduleTarget(config);
+  planStep(report, 'backups', backups.name, describeSnapshotSchedulePlan(plan.schedule, backups));
+  planAdvice(report, plan.schedule);
+  report.backups = backupsLine(plan.schedule, backups);
   for (const p of plan.secrets) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
   for (const line of describePersistentVolumePlan(plan.volume))
     planStep(report, 'volume', config.pvName, line);
@@ -252,9 +290,20 @@ export async function applyRunbook(
     clusterNodeNames: observed.nodeNames,
   });
   report.restored = observed.disk !== undefined;
+  reportRestoredFrom(report, restoredFrom(plan.disk, disk));
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
   core.setOutput('restored', String(report.restored));
+
+  // Beside the cluster steps: the schedule needs only the disk, and must not delay the server's recovery.
+  const schedule = applySnapshotSchedulePlan(
+    prepared.compute,
+    scheduleTarget(config),
+    plan.schedule,
+    disk.resourcePath,
+    deadline,
+  );
+  schedule.catch(() => undefined); // awaited at the end; a cluster step failing first must not leave it unhandled
 
   if (plan.secrets.some((p) => p.action !== 'keep')) {
     await kubectl.apply({
@@ -289,6 +338,7 @@ export async function applyRunbook(
     release: config.release.name,
     namespace: config.release.namespace,
   });
+  await schedule;
 }
 
 /** The server URL users log in to, then its health: the runbook's last step. */
@@ -304,6 +354,7 @@ export async function serveAndCheck(
   core.setOutput('server-url', url);
   if (!config.healthCheck) return;
   const health = await waitForHealth(url, config.auth, deadline, { kubectl, target: where });
+  reportRecovered(report);
   if (health.version) {
     report.serverVersion = health.version;
     core.setOutput('server-version', health.version);
