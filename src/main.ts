@@ -55,6 +55,6 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   }
   await applyRunbook(config, deadline, { prepared, cluster, report, observed }, plan);
   core.info(
-    `SkyPilot API server ready at ${report.serverUrl}${report.restored ? ' with its previous state' : ''}`,
+    `SkyPilot API server ready at ${report.serverUrl}${report.restored || report.restoredFrom?.kind === 'snapshot' ? ' with its previous state' : ''}`,
   );
 }
