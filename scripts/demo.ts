@@ -1,6 +1,7 @@
 // `npm run demo`: the whole action, end to end, on this machine. Starts the local stand-ins (Compute API,
 // a Kubernetes cluster with its ingress, the download mirror, the chart repository), runs dist/index.js exactly
-// as the runner does, then loses the cluster and runs again: the same disk comes back behind a new URL.
+// as the runner does, then loses the cluster and runs again: the same disk comes back behind a new URL. Then the
+// disk itself is lost, and it comes back from its newest scheduled snapshot.
 import { startLocalWorld, type LocalWorld } from '../standins/world.js';
 import type { ActionRun } from '../standins/runner.js';
 
@@ -10,7 +11,7 @@ function show(title: string, run: ActionRun): void {
   console.log(`\n=== ${title}: exit ${run.code} ===`);
   for (const line of run.stdout.split('\n')) {
     if (
-      /^(disk|credentials|volume|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^SkyPilot API server ready/.test(
+      /^(disk|backups|credentials|volume|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^SkyPilot API server ready/.test(
         line,
       )
     ) {
@@ -35,17 +36,19 @@ async function main(): Promise<void> {
       `  Compute API  ${world.compute.url}\n  Kubernetes   ${world.kube.url}\n  downloads    ${world.downloads.mirror}\n  charts       ${world.charts.url}`,
     );
 
-    const first = await world.run();
-    show('1. Deploy on a new project: the disk is created', first);
+    // What a production workflow passes: daily snapshots, and a recovery that never starts an empty server.
+    const backups = { 'snapshot-schedule': 'daily 04:00', 'disk-source-snapshot': 'latest' };
+    const first = await world.run(backups);
+    show('1. Deploy on a new project: the disk is created, with a daily snapshot schedule', first);
 
-    const again = await world.run();
+    const again = await world.run(backups);
     show('2. Rerun: converged, nothing changes', again);
 
     console.log(
       '\n*** The GKE cluster is lost: its API server, volumes and release are gone. The disk stays. ***',
     );
     await world.loseCluster();
-    const recovered = await world.run();
+    const recovered = await world.run({ ...backups, 'create-disk': 'never' });
     show('3. Recovery on a new cluster: the same disk, a new address', recovered);
 
     const sameDisk = recovered.outputs.disk === first.outputs.disk;
@@ -55,9 +58,48 @@ async function main(): Promise<void> {
     );
     if (!sameDisk || recovered.outputs.restored !== 'true' || !newUrl)
       throw new Error('the recovery did not reattach the disk');
+
+    await loseTheDisk(world, first.outputs.disk!);
+    const restored = await world.run({ ...backups, 'create-disk': 'never' });
+    show('4. Recovery after the disk is lost: restored from its newest snapshot', restored);
+    console.log(
+      `\nRestored from: ${restored.outputs['restored-from']}; recovery took ${restored.outputs['recovery-seconds']} s`,
+    );
+    if (restored.outputs['restored-from'] !== 'snapshot:sky-api-server-state-scheduled-2')
+      throw new Error('the disk did not come back from its newest snapshot');
   } finally {
     await world.close();
   }
+}
+
+/**
+ * GCE's scheduler would have taken these snapshots; the stand-in records the last two as GCE would, then the disk
+ * is deleted by mistake and the cluster goes with it.
+ */
+async function loseTheDisk(world: LocalWorld, disk: string): Promise<void> {
+  const policy = 'projects/standin-project/regions/us-east5/resourcePolicies/sky-api-server-state-snapshots';
+  // The schedule's last two runs: the most recent 04:00 UTC, and the day before.
+  const today = new Date();
+  today.setUTCHours(4, 0, 0, 0);
+  const last = today.getTime() <= Date.now() ? today.getTime() : today.getTime() - 86_400_000;
+  const taken = (daysBefore: number) => new Date(last - daysBefore * 86_400_000);
+  for (const [name, daysBefore] of [
+    ['sky-api-server-state-scheduled-1', 1],
+    ['sky-api-server-state-scheduled-2', 0],
+  ] as const) {
+    world.compute.putSnapshot({
+      name,
+      diskSizeGb: 10,
+      sourceDisk: disk,
+      sourceSnapshotSchedulePolicy: policy,
+      creationTimestamp: taken(daysBefore),
+    });
+  }
+  console.log(
+    '\n*** The state disk is deleted by mistake, and the cluster with it. Its scheduled snapshots remain. ***',
+  );
+  world.compute.removeDisk(disk);
+  await world.loseCluster();
 }
 
 main().catch((error: unknown) => {

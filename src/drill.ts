@@ -3,6 +3,7 @@ import type { Config } from './config/config.js';
 import { Deadline, sleep } from './lib/deadline.js';
 import { ActionError, describeError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
+import { utcMinute } from './lib/time.js';
 import { planAdvice, planStep, type Report } from './report.js';
 import { applyRunbook } from './runbook/apply.js';
 import { connectToCluster, type Cluster, type Prepared } from './runbook/cluster.js';
@@ -19,6 +20,7 @@ import {
   type DiskTarget,
   type ObservedDisk,
 } from './steps/disk.js';
+import { newestReadySnapshot, observeSnapshotsOf, type SnapshotFacts } from './steps/diskSource.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
 import { mergeValues } from './steps/helmRelease.js';
 import { observePersistentVolume } from './steps/persistentVolume.js';
@@ -64,6 +66,8 @@ interface DrillContext {
   production: ObservedDisk;
   drillTarget: DiskTarget;
   snapshotPath: string;
+  /** `disk-source-snapshot: latest`: the drill restores the newest existing snapshot instead of taking one. */
+  existing: SnapshotFacts | undefined;
 }
 
 /**
@@ -79,9 +83,12 @@ export async function runDrill(
   const { production, plan } = await observeProduction(config, deadline, report, prepared);
   planStep(report, 'disk', config.disk.name, `${describeDiskPlan(plan)} (only read and snapshotted)`);
   planAdvice(report, plan);
+  const existing = config.disk.fromLatestSnapshot
+    ? await newestSnapshotOf(prepared, production, deadline)
+    : undefined;
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
   const cluster = await connectToCluster(config, report.tools!, deadline);
-  const ctx = drillContext(config, deadline, report, prepared, production);
+  const ctx = drillContext(config, deadline, report, prepared, production, existing);
   try {
     await restoreDrill(ctx, cluster);
   } finally {
@@ -114,26 +121,46 @@ async function observeProduction(
   return { production, plan };
 }
 
+/** What a lost disk would come back from: the newest READY snapshot of production. None: stop before any change. */
+async function newestSnapshotOf(
+  prepared: Prepared,
+  production: ObservedDisk,
+  deadline: Deadline,
+): Promise<SnapshotFacts> {
+  const snapshots = await observeSnapshotsOf(prepared.compute, production.resourcePath, deadline);
+  const newest = newestReadySnapshot(snapshots, production.resourcePath);
+  if (!newest) {
+    throw new ActionError(`Disk ${production.resourcePath} has no READY snapshot to drill on`, {
+      hint: 'Nothing was changed. Give it a snapshot-schedule, or drill without disk-source-snapshot (the drill then takes a snapshot)',
+    });
+  }
+  return newest;
+}
+
 function drillContext(
   config: Config,
   deadline: Deadline,
   report: Report,
   prepared: Prepared,
   production: ObservedDisk,
+  existing: SnapshotFacts | undefined,
 ): DrillContext {
   const names = drillNames(config);
   const { target } = prepared;
-  const snapshotPath = `projects/${target.project}/global/snapshots/${names.snapshot}`;
+  const snapshotPath =
+    existing?.resourcePath ?? `projects/${target.project}/global/snapshots/${names.snapshot}`;
   const drillTarget: DiskTarget = {
     ...target,
     name: names.disk,
-    sizeGb: production.sizeGb,
+    sizeGb: Math.max(production.sizeGb, existing?.diskSizeGb ?? 0),
+    fromLatestSnapshot: false,
+    createDisk: 'if-absent',
     type: production.type,
     sourceSnapshot: snapshotPath,
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath };
+  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing };
 }
 
 /**
@@ -142,15 +169,7 @@ function drillContext(
  */
 async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
   const { deadline, report, prepared, names, production } = ctx;
-  planStep(
-    report,
-    'snapshot',
-    names.snapshot,
-    `snapshot of ${production.resourcePath} (production is only read)`,
-  );
-  const facts = projectedDiskFacts(prepared.target, useOf(production));
-  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline);
-
+  await drillSource(ctx);
   const drill = drillConfig(ctx);
   const copy: Prepared = { ...prepared, target: ctx.drillTarget };
   const { observed } = await observeRunbook(drill, deadline, copy, report, cluster);
@@ -163,6 +182,24 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   report.notes.push(
     `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
   );
+}
+
+/** The snapshot the drill restores: a new one of production, or (with `latest`) the newest one it already has. */
+async function drillSource(ctx: DrillContext): Promise<void> {
+  const { report, prepared, names, production, existing, deadline } = ctx;
+  if (existing) {
+    const line = `use ${existing.resourcePath}, the newest READY snapshot of ${production.resourcePath} (taken ${utcMinute(existing.createdAt)})`;
+    planStep(report, 'snapshot', existing.name, line);
+    return;
+  }
+  planStep(
+    report,
+    'snapshot',
+    names.snapshot,
+    `snapshot of ${production.resourcePath} (production is only read)`,
+  );
+  const facts = projectedDiskFacts(prepared.target, useOf(production));
+  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline);
 }
 
 /**
@@ -183,6 +220,8 @@ function drillConfig(ctx: DrillContext): Config {
     },
     credentialSecrets: [],
     healthCheck: true,
+    // The drill's disk is thrown away: it gets no snapshot schedule.
+    backup: { ...config.backup, schedule: undefined },
   };
 }
 
@@ -248,11 +287,13 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
       },
     ],
     ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
-    [
+  ];
+  // A snapshot the drill did not take (production's newest) is never deleted.
+  if (!ctx.existing)
+    steps.push([
       'snapshot',
       () => deleteDrillResource(prepared.compute, 'snapshot', snapshotPath, names.labels, deadline),
-    ],
-  ];
+    ]);
   for (const [what, step] of steps) {
     try {
       await step();

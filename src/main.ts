@@ -13,11 +13,19 @@ import { planRunbook, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
+  // The recovery time users are told is counted from here.
+  const startedAt = Date.now();
   let report: Report | undefined;
   try {
     const config = parseConfig(readInput);
     forgetSecretInputs();
-    report = newReport(config.mode, config.release.name, config.release.namespace, config.auth.username);
+    report = newReport(
+      config.mode,
+      config.release.name,
+      config.release.namespace,
+      config.auth.username,
+      startedAt,
+    );
     const deadline = new Deadline(config.timeoutMs);
     if (config.mode === 'drill') await runDrill(config, deadline, report, prepare(config, deadline));
     else await deploy(config, deadline, report);
@@ -49,6 +57,6 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
     cluster.kube.close();
   }
   core.info(
-    `SkyPilot API server ready at ${report.serverUrl}${report.restored ? ' with its previous state' : ''}`,
+    `SkyPilot API server ready at ${report.serverUrl}${report.restored || report.restoredFrom?.kind === 'snapshot' ? ' with its previous state' : ''}`,
   );
 }

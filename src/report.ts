@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import type { Mode } from './config/config.js';
 import type { Advice } from './lib/plan.js';
+import { age, secondsSince, utcMinute } from './lib/time.js';
+import { restoredFromOutput, type RestoredFrom } from './steps/diskSource.js';
 import { loginCommand } from './steps/endpoint.js';
 import type { InstalledTools } from './tools/index.js';
 
@@ -17,14 +19,46 @@ export interface Report {
   serverUrl?: string;
   serverVersion?: string;
   helmRevision?: number;
+  /** When run() started (ms): the recovery time is counted from here. */
+  startedAt: number;
+  /** Where the state came from: the existing disk, a snapshot, or nothing (a new, empty disk). */
+  restoredFrom?: RestoredFrom;
+  /** How old the restored snapshot's state was when the disk was made from it (the RPO). */
+  stateAgeSeconds?: number;
+  /** From the start of the run until the server answered healthy (the RTO). */
+  recoverySeconds?: number;
+  /** The snapshot schedule on the disk, as the summary states it. */
+  backups?: string;
   /** What the plans warned about: printed as `::warning::` and kept for the summary. */
   warnings: string[];
   notes: string[];
   error?: string;
 }
 
-export function newReport(mode: Mode, release: string, namespace: string, username: string): Report {
-  return { mode, release, namespace, username, plan: [], warnings: [], notes: [] };
+export function newReport(
+  mode: Mode,
+  release: string,
+  namespace: string,
+  username: string,
+  startedAt = Date.now(),
+): Report {
+  return { mode, release, namespace, username, startedAt, plan: [], warnings: [], notes: [] };
+}
+
+/** Where the state came from, as the `restored-from` output and for the summary; a snapshot's age is taken now. */
+export function reportRestoredFrom(report: Report, from: RestoredFrom, now = Date.now()): void {
+  report.restoredFrom = from;
+  if (from.kind === 'snapshot' && from.createdAt) {
+    const seconds = secondsSince(from.createdAt, now);
+    if (seconds !== undefined) report.stateAgeSeconds = seconds;
+  }
+  core.setOutput('restored-from', restoredFromOutput(from));
+}
+
+/** The server answered healthy: the recovery time, as the `recovery-seconds` output. */
+export function reportRecovered(report: Report, now = Date.now()): void {
+  report.recoverySeconds = Math.max(0, Math.round((now - report.startedAt) / 1000));
+  core.setOutput('recovery-seconds', String(report.recoverySeconds));
 }
 
 /** Records one step of the plan and prints it as it is decided. */
@@ -65,14 +99,10 @@ function summaryMarkdown(report: Report): string {
     );
     lines.push('Log in with:', '', '```sh', loginCommand(report.serverUrl, report.username), '```', '');
   }
-  if (report.restored !== undefined && report.mode === 'deploy') {
-    lines.push(
-      report.restored
-        ? '**State:** the existing disk was attached: the server kept its clusters, jobs and users.'
-        : '**State:** a new, empty disk was created for the server.',
-      '',
-    );
-  }
+  const state = stateLine(report);
+  if (state) lines.push(state, '');
+  if (report.recoverySeconds !== undefined) lines.push(recoveryLine(report), '');
+  if (report.backups) lines.push(`**Backups:** ${report.backups}`, '');
   if (report.plan.length) {
     lines.push('| step | resource | action |', '| --- | --- | --- |');
     for (const p of report.plan) lines.push(`| ${cell(p.step)} | ${cell(p.resource)} | ${cell(p.action)} |`);
@@ -88,6 +118,32 @@ function summaryMarkdown(report: Report): string {
   }
   for (const note of report.notes) lines.push(`- ${oneLine(note)}`);
   return lines.join('\n').trimEnd() + '\n';
+}
+
+function stateLine(report: Report): string | undefined {
+  const from = report.restoredFrom;
+  if (from?.kind === 'snapshot') {
+    const when = from.createdAt ? `: state as of ${utcMinute(from.createdAt)}` : '';
+    const old = report.stateAgeSeconds === undefined ? '' : `, ${age(report.stateAgeSeconds)} old`;
+    return `**State:** restored from snapshot \`${from.name}\`${when}${old}.`;
+  }
+  if (report.mode !== 'deploy') return undefined;
+  if (from?.kind === 'none' || (from === undefined && report.restored === false))
+    return '**State:** a new, empty disk was created for the server.';
+  if (from?.kind === 'disk' || report.restored)
+    return '**State:** the existing disk was attached: the server kept its clusters, jobs and users.';
+  return undefined;
+}
+
+/** The two numbers users ask for after a recovery: how long it took (RTO) and how old the state is (RPO). */
+function recoveryLine(report: Report): string {
+  const rto = `${report.recoverySeconds} s from the start of the run until the server answered healthy (RTO)`;
+  const from = report.restoredFrom;
+  if (from?.kind === 'snapshot' && report.stateAgeSeconds !== undefined)
+    return `**Recovery:** ${rto}; the state is ${age(report.stateAgeSeconds)} old (RPO).`;
+  if (from?.kind === 'disk')
+    return `**Recovery:** ${rto}; the state is the disk's own, nothing lost (RPO 0).`;
+  return `**Recovery:** ${rto}.`;
 }
 
 export async function writeSummary(report: Report): Promise<void> {

@@ -75,11 +75,29 @@ describe('parseLocation', () => {
 
 describe('parseDiskConfig and parseVolumeConfig', () => {
   const cases: Array<[Record<string, string>, boolean, unknown]> = [
-    [{}, false, { name: 'sky-api-server-state', sizeGb: 10, type: 'pd-balanced', sourceSnapshot: undefined }],
+    [
+      {},
+      false,
+      {
+        name: 'sky-api-server-state',
+        sizeGb: 10,
+        type: 'pd-balanced',
+        sourceSnapshot: undefined,
+        fromLatestSnapshot: false,
+        createDisk: 'if-absent',
+      },
+    ],
     [
       { 'disk-size': '1T', 'disk-type': 'pd-ssd' },
       false,
-      { name: 'sky-api-server-state', sizeGb: 1024, type: 'pd-ssd', sourceSnapshot: undefined },
+      {
+        name: 'sky-api-server-state',
+        sizeGb: 1024,
+        type: 'pd-ssd',
+        sourceSnapshot: undefined,
+        fromLatestSnapshot: false,
+        createDisk: 'if-absent',
+      },
     ],
     [
       { 'disk-source-snapshot': 'projects/p-1/global/snapshots/s' },
@@ -89,6 +107,8 @@ describe('parseDiskConfig and parseVolumeConfig', () => {
         sizeGb: 10,
         type: 'pd-balanced',
         sourceSnapshot: 'projects/p-1/global/snapshots/s',
+        fromLatestSnapshot: false,
+        createDisk: 'if-absent',
       },
     ],
     [
@@ -99,6 +119,8 @@ describe('parseDiskConfig and parseVolumeConfig', () => {
         sizeGb: 10,
         type: 'hyperdisk-balanced-high-availability',
         sourceSnapshot: undefined,
+        fromLatestSnapshot: false,
+        createDisk: 'if-absent',
       },
     ],
     [

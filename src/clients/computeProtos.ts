@@ -13,7 +13,7 @@ export const COMPUTE_CALLS = {
   regionOperations: { service: 'RegionOperations', methods: ['wait'] },
   globalOperations: { service: 'GlobalOperations', methods: ['wait'] },
   snapshots: { service: 'Snapshots', methods: ['get', 'list', 'delete'] },
-  resourcePolicies: { service: 'ResourcePolicies', methods: ['insert', 'get'] },
+  resourcePolicies: { service: 'ResourcePolicies', methods: ['insert', 'get', 'patch'] },
 } as const;
 
 export type ComputeCalls = Readonly<Record<string, { service: string; methods: readonly string[] }>>;

@@ -1,4 +1,5 @@
 import { parseAuthConfig, type AuthConfig } from './auth.js';
+import { parseBackupConfig, type BackupConfig } from './backup.js';
 import { parseCredentialSecrets, type CredentialSecret } from './credentials.js';
 import {
   DISK_DEFAULTS,
@@ -17,6 +18,7 @@ import type { ToolRequests } from '../tools/index.js';
 export type { InputReader } from './fields.js';
 export type { Mode } from './mode.js';
 export type { AuthConfig } from './auth.js';
+export type { BackupConfig, SnapshotSchedule } from './backup.js';
 export type { DiskConfig } from './disk.js';
 export type { ReleaseConfig, ServiceType } from './release.js';
 
@@ -24,6 +26,8 @@ export type { ReleaseConfig, ServiceType } from './release.js';
 export interface Config extends LocationConfig, VolumeConfig {
   mode: Mode;
   disk: DiskConfig;
+  /** The snapshot schedule kept on the disk. */
+  backup: BackupConfig;
   release: ReleaseConfig;
   auth: AuthConfig;
   /** The Secrets the given cloud credentials become, already validated. */
@@ -50,6 +54,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     mode,
     ...location,
     disk: parseDiskConfig(inputs, location.replicaZones.length > 0),
+    backup: parseBackupConfig(inputs),
     ...parseVolumeConfig(inputs),
     release: parseReleaseConfig(inputs),
     auth: parseAuthConfig(inputs, mode),

@@ -1,5 +1,5 @@
 import { InputError } from '../lib/errors.js';
-import { GCE_NAME, gceName, subdomain, type Inputs } from './fields.js';
+import { GCE_NAME, gceName, oneOf, subdomain, type Inputs } from './fields.js';
 
 /** The GCE persistent disk that holds the state (the runbook's `gcloud compute disks create`). */
 export interface DiskConfig {
@@ -7,8 +7,15 @@ export interface DiskConfig {
   /** GCE sizes are in "GB" that are really GiB: a 10 GB disk holds 10 * 2^30 bytes. */
   sizeGb: number;
   type: string;
+  /** A snapshot name or path to create the disk from when it is absent. */
   sourceSnapshot: string | undefined;
+  /** `disk-source-snapshot: latest`: when absent, the disk comes back from its newest READY snapshot. */
+  fromLatestSnapshot: boolean;
+  /** `never`: an absent disk is never created empty (a recovery must find the state, not start anew). */
+  createDisk: CreateDisk;
 }
+
+export type CreateDisk = 'if-absent' | 'never';
 
 /** The static PersistentVolume that points at the disk, and the class that ties the chart's claim to it. */
 export interface VolumeConfig {
@@ -50,11 +57,17 @@ export function parseDiskConfig(inputs: Inputs, regional: boolean): DiskConfig {
       `Use one of: ${allowed.join(', ')}`,
     );
   }
+  const snapshot = inputs.opt('disk-source-snapshot');
   return {
     name: gceName('disk-name', inputs.get('disk-name') || DISK_DEFAULTS.diskName),
     sizeGb: parseDiskSize(inputs.get('disk-size') || DISK_DEFAULTS.diskSize),
     type,
-    sourceSnapshot: parseSnapshot(inputs.opt('disk-source-snapshot')),
+    sourceSnapshot: snapshot === 'latest' ? undefined : parseSnapshot(snapshot),
+    fromLatestSnapshot: snapshot === 'latest',
+    createDisk: oneOf('create-disk', inputs.get('create-disk') || 'if-absent', [
+      'if-absent',
+      'never',
+    ] as const),
   };
 }
 
@@ -91,6 +104,6 @@ function parseSnapshot(raw: string | undefined): string | undefined {
   throw new InputError(
     'disk-source-snapshot',
     `'${raw}' is not a snapshot`,
-    'Give a snapshot name or projects/PROJECT/global/snapshots/NAME',
+    'Give latest (the newest READY snapshot of the disk), a snapshot name or projects/PROJECT/global/snapshots/NAME',
   );
 }

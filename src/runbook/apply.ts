@@ -3,14 +3,15 @@ import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { Config } from '../config/config.js';
 import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
-import type { Report } from '../report.js';
+import { reportRecovered, reportRestoredFrom, type Report } from '../report.js';
 import { applyClaimPlan, verifyClaimBinding } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
-import { applyDiskPlan } from '../steps/disk.js';
+import { applyDiskPlan, restoredFrom } from '../steps/disk.js';
 import { discoverServerUrl, waitForHealth, type EndpointTarget } from '../steps/endpoint.js';
 import { applyHelmRelease } from '../steps/helmRelease.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
 import { releaseObjects } from '../steps/releaseManifest.js';
+import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSchedule.js';
 import type { Cluster, Prepared } from './cluster.js';
 import { volumeTarget, type Observed, type RunbookPlan } from './plan.js';
 import { planRelease, releaseTarget } from './release.js';
@@ -29,9 +30,20 @@ export async function applyRunbook(
     clusterNodeNames: observed.nodeNames,
   });
   report.restored = observed.disk !== undefined;
+  reportRestoredFrom(report, restoredFrom(plan.disk, disk));
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
   core.setOutput('restored', String(report.restored));
+
+  // Beside the cluster steps: the schedule needs only the disk, and must not delay the server's recovery.
+  const schedule = applySnapshotSchedulePlan(
+    prepared.compute,
+    scheduleTarget(config),
+    plan.schedule,
+    disk.resourcePath,
+    deadline,
+  );
+  schedule.catch(() => undefined); // awaited at the end; a cluster step failing first must not leave it unhandled
 
   const ns = config.release.namespace;
   const ownClaimChanges = plan.claim.action === 'create' || plan.claim.action === 'adopt';
@@ -65,6 +77,7 @@ export async function applyRunbook(
       : Promise.resolve();
   const made = releaseObjects(release.manifest, config.release.name);
   await serveAndCheck(config, deadline, kube, report, endpointOf(config, made.controllerService), claimBound);
+  await schedule;
 }
 
 /** Where users reach the server: the controller Service the release made, by its own name. */
@@ -101,6 +114,7 @@ export async function serveAndCheck(
   core.setOutput('server-url', url);
   if (!config.healthCheck) return;
   const health = await waitForHealth(url, config.auth, deadline, { kube, target: where });
+  reportRecovered(report);
   if (health.version) {
     report.serverVersion = health.version;
     core.setOutput('server-version', health.version);

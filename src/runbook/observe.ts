@@ -5,8 +5,10 @@ import type { Report } from '../report.js';
 import { observeClaim } from '../steps/claim.js';
 import { observeCredentialSecrets } from '../steps/cloudCredentials.js';
 import { observeDisk, observeDiskInOtherScope } from '../steps/disk.js';
+import { observeDiskSources } from '../steps/diskSource.js';
 import { observeRelease } from '../steps/helmRelease.js';
 import { observePersistentVolume } from '../steps/persistentVolume.js';
+import { observeAttachedPolicies, observeOwnPolicy, scheduleTarget } from '../steps/snapshotSchedule.js';
 import { connectToCluster, type Cluster, type Prepared } from './cluster.js';
 import { planDiskAndVolume, type Observed } from './plan.js';
 import { nameRelease, ownClaim } from './release.js';
@@ -23,17 +25,39 @@ export async function observeRunbook(
   connected?: Cluster,
 ): Promise<{ observed: Observed; cluster: Cluster }> {
   const { compute, target } = prepared;
+  const backups = scheduleTarget(config);
   const diskRead = observeDisk(compute, target, deadline);
+  const policyRead = observeOwnPolicy(compute, backups, deadline);
   // Awaited below with everything else; a failure here must not go unhandled while the cluster is reached.
   diskRead.catch(() => undefined);
+  policyRead.catch(() => undefined);
+  const sourcesAsked = {
+    diskPath: backups.diskPath,
+    latest: !!target.fromLatestSnapshot,
+    named: target.sourceSnapshot,
+  };
   report.tools = await prepared.tools;
   const cluster = connected ?? (await connectToCluster(config, report.tools, deadline));
   const { kube, helm } = cluster;
   const ns = config.release.namespace;
   const authSecret = config.auth.authSecret;
-  const [disk, otherScopeDisk, nodeNames, volume, secrets, release, authSecretFound] = await Promise.all([
+  const [
+    disk,
+    otherScopeDisk,
+    sources,
+    policy,
+    attached,
+    nodeNames,
+    volume,
+    secrets,
+    release,
+    authSecretFound,
+  ] = await Promise.all([
     diskRead,
     diskRead.then((d) => (d ? undefined : observeDiskInOtherScope(compute, target, deadline))),
+    diskRead.then((d) => (d ? undefined : observeDiskSources(compute, sourcesAsked, deadline))),
+    policyRead,
+    diskRead.then((d) => observeAttachedPolicies(compute, backups, d, deadline)),
     diskRead.then((d) => (d?.users.length ? listNodeNames(kube) : [])),
     observePersistentVolume(kube, config.pvName),
     observeCredentialSecrets(kube, config.credentialSecrets, ns),
@@ -42,7 +66,18 @@ export async function observeRunbook(
   ]);
   const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;
   const observation = { ...release, authSecretExists };
-  const first = { target, disk, otherScopeDisk, nodeNames, volume, secrets, release: observation };
+  const schedule = { policy, ...attached };
+  const first = {
+    target,
+    disk,
+    otherScopeDisk,
+    sources,
+    schedule,
+    nodeNames,
+    volume,
+    secrets,
+    release: observation,
+  };
   // The volume as it will be (its class and size reach the chart's values); the claim it names comes next.
   const { volume: volumePlan } = planDiskAndVolume(config, first, ownClaim(config));
   const names = await nameRelease(config, cluster, { release: first.release, volume: volumePlan });

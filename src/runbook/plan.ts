@@ -32,6 +32,15 @@ import {
   type PersistentVolumePlan,
   type PersistentVolumeTarget,
 } from '../steps/persistentVolume.js';
+import type { SnapshotObservation } from '../steps/diskSource.js';
+import {
+  backupsLine,
+  describeSnapshotSchedulePlan,
+  planSnapshotSchedule,
+  scheduleTarget,
+  type ObservedSchedules,
+  type SnapshotSchedulePlan,
+} from '../steps/snapshotSchedule.js';
 import type { Cluster } from './cluster.js';
 import { planRelease, type ReleaseNames } from './release.js';
 
@@ -42,6 +51,9 @@ export interface Observed {
   disk: ObservedDisk | undefined;
   /** Read only when the disk is absent: the same name in the other scope would be shadowed by a new disk. */
   otherScopeDisk: ObservedDisk | undefined;
+  /** Read only when the disk is absent: the snapshots it can be restored from. */
+  sources: SnapshotObservation | undefined;
+  schedule: ObservedSchedules;
   /** Read only when the disk is attached: its instances may be this cluster's nodes. */
   nodeNames: string[];
   volume: PersistentVolume | undefined;
@@ -55,6 +67,7 @@ export interface Observed {
 /** Every step's plan, in the runbook's order. */
 export interface RunbookPlan {
   disk: DiskPlan;
+  schedule: SnapshotSchedulePlan;
   secrets: CredentialSecretPlan[];
   volume: PersistentVolumePlan;
   claim: ClaimPlan;
@@ -67,6 +80,7 @@ export function planRunbook(config: Config, observed: Observed): RunbookPlan {
   const claim = planTheClaim(config, observed, volume);
   return {
     disk,
+    schedule: planSnapshotSchedule(scheduleTarget(config), observed.schedule),
     secrets: planCredentialSecrets(config.credentialSecrets, observed.secrets, config.release.namespace),
     volume,
     claim,
@@ -77,13 +91,14 @@ export function planRunbook(config: Config, observed: Observed): RunbookPlan {
 /** The disk, and the volume planned against the disk as it will be. */
 export function planDiskAndVolume(
   config: Config,
-  observed: Pick<Observed, 'target' | 'disk' | 'nodeNames' | 'otherScopeDisk' | 'volume'>,
+  observed: Pick<Observed, 'target' | 'disk' | 'nodeNames' | 'otherScopeDisk' | 'sources' | 'volume'>,
   claim: ClaimRef,
 ): { disk: DiskPlan; volume: PersistentVolumePlan } {
   const { target } = observed;
   const disk = planDisk(target, observed.disk as ObservedDisk | undefined, {
     clusterNodeNames: observed.nodeNames,
     otherScope: observed.otherScopeDisk,
+    sources: observed.sources,
   });
   const volume = planPersistentVolume(
     volumeTarget(config, projectedDiskFacts(target, disk), claim),
@@ -110,6 +125,10 @@ export function reportRunbookPlan(
   const ns = config.release.namespace;
   planStep(report, 'disk', config.disk.name, describeDiskPlan(plan.disk));
   if (!isRefusal(plan.disk)) planAdvice(report, plan.disk);
+  const backups = scheduleTarget(config);
+  planStep(report, 'backups', backups.name, describeSnapshotSchedulePlan(plan.schedule, backups));
+  planAdvice(report, plan.schedule);
+  report.backups = backupsLine(plan.schedule, backups);
   for (const p of plan.secrets) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
   for (const line of describePersistentVolumePlan(plan.volume))
     planStep(report, 'volume', config.pvName, line);

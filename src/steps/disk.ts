@@ -11,9 +11,17 @@ import {
   type OperationScope,
 } from '../clients/compute.js';
 import type { Config } from '../config/config.js';
+import type { CreateDisk } from '../config/disk.js';
 import { Deadline, sleep } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
+import { utcMinute } from '../lib/time.js';
+import {
+  newestReadySnapshot,
+  type RestoredFrom,
+  type SnapshotFacts,
+  type SnapshotObservation,
+} from './diskSource.js';
 
 type Disk = protos.google.cloud.compute.v1.IDisk;
 
@@ -31,6 +39,10 @@ export interface DiskTarget {
   type: string;
   /** A snapshot name or projects/P/global/snapshots/S, to restore from. */
   sourceSnapshot?: string;
+  /** Restore an absent disk from its newest READY snapshot (`disk-source-snapshot: latest`). */
+  fromLatestSnapshot?: boolean;
+  /** `never`: an absent disk is refused rather than created empty. Default if-absent. */
+  createDisk?: CreateDisk;
   labels: Record<string, string>;
   description: string;
 }
@@ -51,6 +63,8 @@ export interface ObservedDisk {
   zones: string[];
   regional: boolean;
   sourceSnapshot: string | undefined;
+  /** URLs of the resource policies (snapshot schedules) attached to it. */
+  resourcePolicies?: string[];
 }
 
 /** The body of disks.insert / regionDisks.insert. */
@@ -70,7 +84,7 @@ export interface DiskInsert {
 
 export type DiskPlan =
   | ({ action: 'use'; disk: ObservedDisk } & Advice)
-  | ({ action: 'create'; request: DiskInsert } & Advice)
+  | ({ action: 'create'; request: DiskInsert; source?: SnapshotFacts } & Advice)
   | Refusal;
 
 /** What later steps (the PersistentVolume, outputs) need to know about the disk. */
@@ -93,6 +107,8 @@ export interface DiskPlanOptions {
   otherScope?: ObservedDisk | undefined;
   /** A drill only snapshots the disk: production's nodes holding it is expected. */
   attachedElsewhereIsExpected?: boolean;
+  /** Read only when the disk is absent: the snapshots it can be restored from. */
+  sources?: SnapshotObservation | undefined;
 }
 
 export const MANAGED_BY_LABEL = { key: 'managed-by', value: 'skyha-action' } as const;
@@ -109,6 +125,8 @@ export function diskTarget(config: Config): DiskTarget {
     sizeGb: config.disk.sizeGb,
     type: config.disk.type,
     ...(config.disk.sourceSnapshot === undefined ? {} : { sourceSnapshot: config.disk.sourceSnapshot }),
+    fromLatestSnapshot: config.disk.fromLatestSnapshot,
+    createDisk: config.disk.createDisk,
     labels: {
       [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
       [RELEASE_LABEL]: labelValue(config.release.name),
@@ -193,6 +211,7 @@ function observedFrom(disk: Disk, resourcePath: string): ObservedDisk {
     zones,
     regional,
     sourceSnapshot: disk.sourceSnapshot || undefined,
+    resourcePolicies: [...(disk.resourcePolicies ?? [])],
   };
 }
 
@@ -213,7 +232,7 @@ export function planDisk(
 ): DiskPlan {
   if (!observed) {
     if (options.otherScope) return shadowRefusal(target, options.otherScope);
-    return { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+    return planCreate(target, options.sources);
   }
   const holders = options.attachedElsewhereIsExpected ? observed.users.map(instanceName) : [];
   const refusal = refuseDisk(target, observed, new Set([...(options.clusterNodeNames ?? []), ...holders]));
@@ -242,6 +261,70 @@ export function planDisk(
     );
   }
   return { action: 'use', disk: observed, warnings, notes };
+}
+
+/** An absent disk: restored from a snapshot when one is asked for, created empty only when that is allowed. */
+function planCreate(target: DiskTarget, sources: SnapshotObservation | undefined): DiskPlan {
+  const path = diskResourcePath(target);
+  if (target.fromLatestSnapshot) {
+    const snapshots = sources?.kind === 'latest' ? sources.snapshots : [];
+    const newest = newestReadySnapshot(snapshots, path);
+    if (newest) return createFrom(target, newest, 'the newest READY snapshot of it');
+    if (target.createDisk === 'never') return noStateRefusal(target, 'and no READY snapshot of it was found');
+    const warning = `Disk ${path} does not exist and no READY snapshot of it was found (disk-source-snapshot: latest): a new, empty disk is created and the server starts without its state`;
+    return { action: 'create', request: diskInsert(target), warnings: [warning], notes: [] };
+  }
+  if (target.sourceSnapshot) {
+    const named = sources?.kind === 'named' ? sources.snapshot : undefined;
+    if (sources?.kind === 'named' && !named) {
+      return refuse(
+        `Snapshot ${target.sourceSnapshot} (disk-source-snapshot) does not exist`,
+        `Nothing was changed. List the snapshots of the disk with: gcloud compute snapshots list --filter="sourceDisk:disks/${target.name}" --project ${target.project}`,
+      );
+    }
+    if (named && named.status !== 'READY') {
+      return refuse(
+        `Snapshot ${named.resourcePath} is ${named.status}, not READY: a disk cannot be made from it yet`,
+        'Nothing was changed. Re-run once the snapshot is READY, or name another snapshot',
+      );
+    }
+    return named
+      ? createFrom(target, named, 'disk-source-snapshot')
+      : { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+  }
+  if (target.createDisk === 'never') return noStateRefusal(target, '');
+  return { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+}
+
+/** A disk made from a snapshot is at least as large as the disk the snapshot was taken of. */
+function createFrom(target: DiskTarget, snapshot: SnapshotFacts, which: string): DiskPlan {
+  const request = diskInsert({
+    ...target,
+    sourceSnapshot: snapshot.resourcePath,
+    sizeGb: Math.max(target.sizeGb, snapshot.diskSizeGb),
+  });
+  const note = `Disk ${request.resourcePath} does not exist: it is restored from snapshot ${snapshot.name} (${which}), taken ${utcMinute(snapshot.createdAt)}`;
+  return { action: 'create', request, source: snapshot, warnings: [], notes: [note] };
+}
+
+/** `create-disk: never`: a mistyped disk-name, zone or project must not start an empty server. */
+function noStateRefusal(target: DiskTarget, more: string): Refusal {
+  const where = target.replicaZones.length ? `region ${target.region}` : `zone ${target.zone}`;
+  const restore = target.fromLatestSnapshot
+    ? `list its snapshots with gcloud compute snapshots list --filter="sourceDisk:disks/${target.name}" --project ${target.project}`
+    : 'restore it with disk-source-snapshot: latest (or a snapshot name)';
+  return refuse(
+    `Disk ${target.name} does not exist in ${where} of project ${target.project}${more ? `, ${more}` : ''}`,
+    `Nothing was changed (create-disk: never). Check disk-name, zone and project, or ${restore}; create-disk: if-absent starts a new, empty server instead`,
+  );
+}
+
+/** Pure: where this run's disk state came from, once the disk plan is applied. */
+export function restoredFrom(plan: DiskPlan, facts: Pick<DiskFacts, 'created'>): RestoredFrom {
+  if (!facts.created || plan.action !== 'create') return { kind: 'disk' };
+  const snapshot = plan.request.disk.sourceSnapshot;
+  if (!snapshot) return { kind: 'none' };
+  return { kind: 'snapshot', name: lastSegment(snapshot), createdAt: plan.source?.createdAt };
 }
 
 /** The body of the insert: the runbook's `gcloud compute disks create`, labelled, from a snapshot if asked. */
@@ -319,7 +402,8 @@ export function describeDiskPlan(plan: DiskPlan): string {
       return `use disk ${plan.disk.resourcePath} (${plan.disk.sizeGb} GB ${plan.disk.type}, ${plan.disk.status})`;
     case 'create': {
       const d = plan.request.disk;
-      const from = d.sourceSnapshot ? ` from snapshot ${d.sourceSnapshot}` : '';
+      const taken = plan.source?.createdAt ? `, taken ${utcMinute(plan.source.createdAt)}` : '';
+      const from = d.sourceSnapshot ? ` from snapshot ${d.sourceSnapshot}${taken}` : '';
       return `create disk ${plan.request.resourcePath} (${d.sizeGb} GB ${lastSegment(d.type)}${from})`;
     }
     case 'refuse':

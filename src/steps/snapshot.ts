@@ -16,6 +16,13 @@ export type ComputeResource =
   | { kind: 'disk'; project: string; region: string; name: string }
   | { kind: 'snapshot'; project: string; name: string };
 
+/** A READY snapshot the drill took; createdAt (RFC 3339) is when its state was captured. */
+export interface TakenSnapshot {
+  resourcePath: string;
+  selfLink: string;
+  createdAt: string;
+}
+
 /** The drill's first step: a snapshot of the state disk, READY before anything else happens. */
 export async function snapshotDisk(
   clients: ComputeClients,
@@ -24,7 +31,7 @@ export async function snapshotDisk(
   labels: Record<string, string>,
   deadline: Deadline,
   options: { pollIntervalMs?: number } = {},
-): Promise<{ resourcePath: string; selfLink: string }> {
+): Promise<TakenSnapshot> {
   const source = parseResourcePath(disk.resourcePath, 'disk');
   if (source.kind !== 'disk') throw new ActionError(`${disk.resourcePath} is not a disk`);
   const { project, name } = source;
@@ -58,7 +65,7 @@ async function waitForSnapshot(
   snapshot: string,
   deadline: Deadline,
   pollMs: number,
-): Promise<{ resourcePath: string; selfLink: string }> {
+): Promise<TakenSnapshot> {
   const resourcePath = `projects/${project}/global/snapshots/${snapshot}`;
   let delay = pollMs;
   for (;;) {
@@ -66,7 +73,12 @@ async function waitForSnapshot(
     const found = await computeGet(`reading snapshot ${resourcePath}`, deadline, (opts) =>
       clients.snapshots.get({ project, snapshot }, opts),
     );
-    if (found?.status === 'READY') return { resourcePath, selfLink: found.selfLink ?? resourcePath };
+    if (found?.status === 'READY')
+      return {
+        resourcePath,
+        selfLink: found.selfLink ?? resourcePath,
+        createdAt: found.creationTimestamp ?? '',
+      };
     if (!found || found.status === 'FAILED' || found.status === 'DELETING') {
       throw new ActionError(`Snapshot ${resourcePath} is ${found?.status ?? 'gone'}`, {
         hint: 'The disk is untouched; re-run the drill',

@@ -1,5 +1,6 @@
 import { ApiError, alreadyExists, invalid, notFound } from './errors.js';
 import { listPage, type ListQuery } from './listing.js';
+import { patchPolicy } from './policyPatch.js';
 import {
   RESOURCE_POLICY_FIELDS,
   policiesAfterAdd,
@@ -103,7 +104,7 @@ export function newResourcePolicy(
   };
 }
 
-/** compute/v1 resourcePolicies (regional; region operations) and disks.add/removeResourcePolicies, snapshots.list. */
+/** compute/v1 resourcePolicies (regional, with patch; region operations) and disks.add/removeResourcePolicies, snapshots.list. */
 export function scheduleRoutes(state: ComputeState): Route[] {
   const policyPath = /^projects\/([^/]+)\/regions\/([^/]+)\/resourcePolicies\/([^/]+)$/;
   const diskAction = (verb: string) =>
@@ -135,6 +136,12 @@ export function scheduleRoutes(state: ComputeState): Route[] {
           .map(([key, p]) => state.readResource(key, p, 'READY'));
         return list('compute#resourcePolicyList', prefix, state, all, query, RESOURCE_POLICY_FIELDS);
       },
+    ],
+    [
+      'PATCH',
+      policyPath,
+      (m, body, method, urlPath, query) =>
+        state.once(query, () => patchPolicy(state, m, body, query, method, urlPath)),
     ],
     [
       'DELETE',
