@@ -51,7 +51,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     ...location,
     disk: parseDiskConfig(inputs, location.replicaZones.length > 0),
     ...parseVolumeConfig(inputs),
-    release: parseReleaseConfig(inputs),
+    release: parseReleaseConfig(inputs, env),
     auth: parseAuthConfig(inputs, mode),
     tools: parseToolRequests(toolInputs(inputs), location.cluster !== undefined),
     credentialSecrets: parseCredentialSecrets(read, location.project),
