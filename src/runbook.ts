@@ -251,7 +251,13 @@ export async function applyRunbook(
   const disk = await applyDiskPlan(prepared.compute, prepared.target, plan.disk, deadline, {
     clusterNodeNames: observed.nodeNames,
   });
+  // restored: the state was there when this run looked; a disk another run made a moment later is no restore.
   report.restored = observed.disk !== undefined;
+  if (plan.disk.action === 'create' && !disk.created) {
+    report.notes.push(
+      `Disk ${disk.resourcePath} was created by another run between this run's read and its insert: this run used it (disk-created=false, restored=false).`,
+    );
+  }
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
   core.setOutput('restored', String(report.restored));
@@ -265,11 +271,11 @@ export async function applyRunbook(
     await applyCredentialSecrets(kubectl, plan.secrets, config.release.namespace);
   }
 
-  // Planned against the projected disk; a created disk may differ (e.g. a larger snapshot): plan again, purely.
-  const volumePlan = disk.created
-    ? planPersistentVolume(volumeTarget(config, disk), observed.volume)
-    : plan.volume;
-  const pv = await applyPersistentVolumePlan(kubectl, config.pvName, volumePlan);
+  // Planned against the projected disk; a new disk (ours or another run's) may differ: plan again, purely.
+  const volume = volumeTarget(config, disk);
+  const volumePlan =
+    plan.disk.action === 'create' ? planPersistentVolume(volume, observed.volume) : plan.volume;
+  const pv = await applyPersistentVolumePlan(kubectl, config.pvName, volumePlan, { recheck: volume });
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
 

@@ -1,10 +1,14 @@
 import * as core from '@actions/core';
+import { CommandError } from '../clients/command.js';
 import type { KubeObject, Kubectl } from '../clients/kubectl.js';
+import { ActionError, TakenError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
 
 const PD_CSI_DRIVER = 'pd.csi.storage.gke.io';
 /** The node label GKE's PD CSI driver uses for a disk's zone. */
 const ZONE_LABEL = 'topology.gke.io/zone';
+/** The field manager the volume's fields belong to, as with every write of the action. */
+const FIELD_MANAGER = 'skyha-action';
 
 /** What the volume must be: the runbook's PV for one disk, pre-bound to the chart's claim. */
 export interface PersistentVolumeTarget {
@@ -222,23 +226,62 @@ export async function secureRefusedVolume(
   await kubectl.patch('persistentvolume', name, plan.retain.patch, plan.retain.type);
 }
 
-/** Creates with server-side apply, or patches only what the plan names; a kept volume sends no request. */
+/**
+ * Creates with a create (never an apply, which would also "create" a volume another run made a moment ago), or
+ * patches only what the plan names; a kept volume sends no request. With `recheck`, a volume that appeared
+ * between the read and the create is planned again against it and used, but not reported as created; without
+ * it, that is a TakenError.
+ */
 export async function applyPersistentVolumePlan(
+  kubectl: Kubectl,
+  name: string,
+  plan: PersistentVolumePlan,
+  options: { recheck?: PersistentVolumeTarget } = {},
+): Promise<PersistentVolumeFacts> {
+  if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.action === 'create') {
+    core.info(`Creating PersistentVolume ${name}`);
+    if (await createVolume(kubectl, plan.manifest))
+      return { name, created: true, changed: true, claimFit: plan.claimFit };
+    if (!options.recheck) {
+      throw new TakenError(`PersistentVolume ${name}`, 'Nothing was changed on it; re-run the job');
+    }
+    core.info(`PersistentVolume ${name} was created meanwhile by someone else; checking it instead`);
+    const again = planPersistentVolume(options.recheck, await observePersistentVolume(kubectl, name));
+    if (again.action === 'create') {
+      throw new ActionError(`PersistentVolume ${name} was reported as existing, then not found`, {
+        hint: 'Re-run the job',
+      });
+    }
+    return { ...(await updateVolume(kubectl, name, again)), created: false };
+  }
+  return updateVolume(kubectl, name, plan);
+}
+
+async function updateVolume(
   kubectl: Kubectl,
   name: string,
   plan: PersistentVolumePlan,
 ): Promise<PersistentVolumeFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
-  if (plan.action === 'create') {
-    core.info(`Creating PersistentVolume ${name}`);
-    await kubectl.apply(plan.manifest);
-    return { name, created: true, changed: true, claimFit: plan.claimFit };
-  }
+  if (plan.action === 'create') throw new ActionError(`PersistentVolume ${name} is not there to update`);
   for (const change of plan.changes) {
     core.info(`Updating PersistentVolume ${name}: ${change.reason}`);
     await kubectl.patch('persistentvolume', name, change.patch, change.type);
   }
   return { name, created: false, changed: plan.changes.length > 0, claimFit: plan.claimFit };
+}
+
+/** POSTs the volume; false when the name is taken (409 AlreadyExists). */
+async function createVolume(kubectl: Kubectl, manifest: PersistentVolume): Promise<boolean> {
+  const args = ['create', '-f', '-', `--field-manager=${FIELD_MANAGER}`, '-o', 'json'];
+  try {
+    await kubectl.run(args, { stdin: JSON.stringify(manifest) });
+    return true;
+  } catch (error) {
+    if (error instanceof CommandError && /\(AlreadyExists\)/.test(error.result.stderr)) return false;
+    throw error;
+  }
 }
 
 /** One line per step for the printed plan. */
