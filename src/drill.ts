@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
+import { httpStatus } from './clients/compute.js';
+import { isKubeReason, KubernetesClient } from './clients/kubernetes.js';
 import type { Config } from './config/config.js';
 import { Deadline, sleep } from './lib/deadline.js';
-import { ActionError, describeError } from './lib/errors.js';
+import { ActionError, describeError, TakenError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
 import { planAdvice, planStep, type Report } from './report.js';
 import {
@@ -26,11 +28,18 @@ import {
   type ObservedDisk,
 } from './steps/disk.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
+import {
+  drillResourceLines,
+  observeDrillResources,
+  planDrillResources,
+  type DrillResources,
+} from './steps/drillResources.js';
 import { applyHelmRelease, mergeValues, observeRelease, planHelmRelease } from './steps/helmRelease.js';
 import {
   applyPersistentVolumePlan,
   observePersistentVolume,
   planPersistentVolume,
+  type PersistentVolumePlan,
 } from './steps/persistentVolume.js';
 import { snapshotDisk } from './steps/snapshot.js';
 
@@ -74,7 +83,11 @@ interface DrillContext {
   production: ObservedDisk;
   drillTarget: DiskTarget;
   snapshotPath: string;
+  /** What this run created (or began to), so the cleanup never touches what another run made. */
+  made: Set<DrillPart>;
 }
+
+type DrillPart = 'release' | 'volume' | 'namespace' | 'disk' | 'snapshot';
 
 /**
  * A disaster-recovery drill that never touches production: snapshot the state disk (only read and snapshotted),
@@ -92,12 +105,49 @@ export async function runDrill(
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
   const cluster = await connectToCluster(config, report.tools!);
   const ctx = drillContext(config, deadline, report, prepared, production);
+  const kube = KubernetesClient.fromKubeconfig(cluster.kubeconfig ? { path: cluster.kubeconfig } : {}, {
+    budget: deadline,
+  });
   try {
-    await restoreDrill(ctx, cluster);
+    // Refused before anything exists: there is nothing of this run's to clean up.
+    await refuseTakenNames(ctx, kube);
+    try {
+      await restoreDrill(ctx, cluster, kube);
+    } finally {
+      // A drill usually fails by running out of time: its cleanup gets a budget of its own.
+      if (config.drillCleanup) await cleanUpDrill(ctx, cluster, new Deadline(CLEANUP_MS));
+    }
   } finally {
-    // A drill usually fails by running out of time: its cleanup gets a budget of its own.
-    if (config.drillCleanup) await cleanUpDrill(ctx, cluster, new Deadline(CLEANUP_MS));
+    kube.close();
   }
+}
+
+/** The drill's own names, looked for before anything is created: any that is taken stops the drill. */
+async function refuseTakenNames(ctx: DrillContext, kube: KubernetesClient): Promise<void> {
+  const { names, prepared, report, deadline } = ctx;
+  const wanted: DrillResources = {
+    runId: names.runId,
+    runLabel: DRILL_LABEL,
+    project: prepared.target.project,
+    snapshot: names.snapshot,
+    disk: ctx.drillTarget,
+    volume: names.pv,
+    namespace: names.namespace,
+  };
+  const observed = await observeDrillResources(prepared.compute, kube, wanted, deadline);
+  // Only what is taken is printed here; what is free is printed as it is created.
+  for (const line of drillResourceLines(wanted, observed).filter((l) => l.taken))
+    planStep(report, line.step, line.resource, line.action);
+  const plan = planDrillResources(wanted, observed);
+  if (isRefusal(plan)) throw refusalError(plan);
+}
+
+/** A TakenError means the name went to someone else: that part is not this run's to clean up. */
+function notMadeIfTaken(ctx: DrillContext, part: DrillPart): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof TakenError) ctx.made.delete(part);
+    throw error;
+  };
 }
 
 /** The production disk, planned as a deploy would use it (for its warnings); a drill never changes it. */
@@ -143,11 +193,21 @@ function drillContext(
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath };
+  return {
+    config,
+    deadline,
+    report,
+    prepared,
+    names,
+    production,
+    drillTarget,
+    snapshotPath,
+    made: new Set(),
+  };
 }
 
 /** Snapshot, drill disk, drill volume, drill release, claim, URL and health: the recovery, on a copy. */
-async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
+async function restoreDrill(ctx: DrillContext, cluster: Cluster, kube: KubernetesClient): Promise<void> {
   const { config, deadline, report, prepared, names, production, drillTarget } = ctx;
   const { compute } = prepared;
   planStep(
@@ -156,29 +216,40 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
     names.snapshot,
     `snapshot of ${production.resourcePath} (production is only read)`,
   );
+  ctx.made.add('snapshot');
   await snapshotDisk(
     compute,
     projectedDiskFacts(prepared.target, useOf(production)),
     names.snapshot,
     names.labels,
     deadline,
-  );
+  ).catch((error: unknown) => {
+    // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
+    if (httpStatus(error) !== 409) throw error;
+    ctx.made.delete('snapshot');
+    throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
+  });
 
-  const drillPlan = planDisk(drillTarget, await observeDisk(compute, drillTarget, deadline));
+  // Absent when the drill began (refuseTakenNames): created here, or refused if it is taken meanwhile.
+  const drillPlan = planDisk(drillTarget, undefined);
   planStep(report, 'disk', names.disk, describeDiskPlan(drillPlan));
-  if (!isRefusal(drillPlan)) planAdvice(report, drillPlan);
-  const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline);
+  ctx.made.add('disk');
+  const disk = await applyDiskPlan(compute, drillTarget, drillPlan, deadline, { refuseTaken: true }).catch(
+    notMadeIfTaken(ctx, 'disk'),
+  );
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
 
   const release = { ...config.release, name: names.release, namespace: names.namespace };
   const { kubectl, helm } = cluster;
   const pvTarget = volumeTarget(config, disk, names.pv, release);
-  const pvPlan = planPersistentVolume(pvTarget, await observePersistentVolume(kubectl, names.pv));
-  const pv = await applyPersistentVolumePlan(kubectl, names.pv, pvPlan);
-  planStep(report, 'volume', names.pv, pv.created ? 'created' : 'kept');
+  ctx.made.add('volume');
+  const pvPlan = labelled(planPersistentVolume(pvTarget, undefined), names.labels);
+  const pv = await applyPersistentVolumePlan(kubectl, names.pv, pvPlan).catch(notMadeIfTaken(ctx, 'volume'));
+  planStep(report, 'volume', names.pv, 'created');
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
+  await createNamespace(ctx, kube);
 
   // No cloud credentials: the drill proves the state comes back, it launches nothing.
   const target = {
@@ -188,6 +259,7 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
     auth: config.auth,
   };
   const observation = { ...(await observeRelease(helm, release)), authSecretExists: undefined };
+  ctx.made.add('release');
   const deployed = await applyHelmRelease(helm, target, planHelmRelease(target, observation), {
     deadline,
     kubectl,
@@ -226,6 +298,35 @@ function drillIngressValues(names: DrillNames): Record<string, unknown> {
   };
 }
 
+const RERUN = 'Nothing of it was changed; run the drill again';
+
+/** The drill's namespace, made by this run (so its release and everything in it are this run's too). */
+async function createNamespace(ctx: DrillContext, kube: KubernetesClient): Promise<void> {
+  const { names } = ctx;
+  ctx.made.add('namespace');
+  const namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: names.namespace, labels: names.labels },
+  };
+  await kube.create(namespace).catch((error: unknown) => {
+    if (!isKubeReason(error, 'AlreadyExists')) throw error;
+    ctx.made.delete('namespace');
+    throw new TakenError(`Namespace ${names.namespace}`, RERUN);
+  });
+  planStep(ctx.report, 'namespace', names.namespace, 'created');
+}
+
+/** The drill volume carries the run's labels too, so a person can tell whose it is. */
+function labelled(plan: PersistentVolumePlan, labels: Record<string, string>): PersistentVolumePlan {
+  if (plan.action !== 'create') return plan;
+  const metadata = plan.manifest.metadata ?? {};
+  return {
+    ...plan,
+    manifest: { ...plan.manifest, metadata: { ...metadata, labels: { ...metadata.labels, ...labels } } },
+  };
+}
+
 function useOf(disk: ObservedDisk): DiskPlan {
   return { action: 'use', disk, warnings: [], notes: [] };
 }
@@ -235,7 +336,7 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
   const { names, report, prepared, snapshotPath } = ctx;
   const { kubectl, helm } = cluster;
   const diskPath = diskResourcePath(ctx.drillTarget);
-  const steps: Array<[string, () => Promise<unknown>]> = [
+  const steps: Array<[DrillPart, () => Promise<unknown>]> = [
     [
       'release',
       () =>
@@ -269,6 +370,7 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
     ],
   ];
   for (const [what, step] of steps) {
+    if (!ctx.made.has(what)) continue;
     try {
       await step();
       planStep(report, 'cleanup', what, 'deleted (drill resource)');

@@ -82,6 +82,8 @@ export function prepare(config: Config, deadline: Deadline): Prepared {
 export interface Cluster {
   kubectl: Kubectl;
   helm: Helm;
+  /** The kubeconfig both are given (undefined: KUBECONFIG or ~/.kube/config), for the in-process client. */
+  kubeconfig: string | undefined;
 }
 
 /** Cluster credentials, then the clients. */
@@ -92,7 +94,11 @@ export async function connectToCluster(config: Config, tools: InstalledTools): P
   const kubeconfig = await clusterCredentials(tools.gcloud?.binary ?? 'gcloud', target);
   if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
   const options = kubeconfig ? { kubeconfig } : {};
-  return { kubectl: new Kubectl(tools.kubectl.binary, options), helm: new Helm(tools.helm.binary, options) };
+  return {
+    kubectl: new Kubectl(tools.kubectl.binary, options),
+    helm: new Helm(tools.helm.binary, options),
+    kubeconfig,
+  };
 }
 
 /** Everything the deploy looks at, read before anything changes. */
