@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
 import type { Config } from './config/config.js';
 import { Deadline, sleep } from './lib/deadline.js';
-import { ActionError, describeError } from './lib/errors.js';
+import { httpStatus } from './clients/compute.js';
+import { isKubeReason, type KubernetesClient } from './clients/kubernetes.js';
+import { ActionError, describeError, TakenError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
 import { utcMinute } from './lib/time.js';
 import { planAdvice, planStep, type Report } from './report.js';
@@ -22,6 +24,12 @@ import {
 } from './steps/disk.js';
 import { newestReadySnapshot, observeSnapshotsOf, type SnapshotFacts } from './steps/diskSource.js';
 import { deleteDrillResource } from './steps/drillCleanup.js';
+import {
+  drillResourceLines,
+  observeDrillResources,
+  planDrillResources,
+  type DrillResources,
+} from './steps/drillResources.js';
 import { mergeValues } from './steps/helmRelease.js';
 import { observePersistentVolume } from './steps/persistentVolume.js';
 import { snapshotDisk } from './steps/snapshot.js';
@@ -68,7 +76,11 @@ interface DrillContext {
   snapshotPath: string;
   /** `disk-source-snapshot: latest`: the drill restores the newest existing snapshot instead of taking one. */
   existing: SnapshotFacts | undefined;
+  /** What this run created (or began to), so the cleanup never touches what another run made. */
+  made: Set<DrillPart>;
 }
+
+type DrillPart = 'release' | 'volume' | 'namespace' | 'disk' | 'snapshot';
 
 /**
  * A disaster-recovery drill that never touches production: snapshot the state disk (only read and snapshotted),
@@ -89,12 +101,36 @@ export async function runDrill(
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
   const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production, existing);
+  // Refused before anything exists: there is nothing of this run's to clean up.
+  await refuseTakenNames(ctx, cluster.kube);
   try {
     await restoreDrill(ctx, cluster);
   } finally {
     // A drill usually fails by running out of time: its cleanup gets a budget of its own.
     if (config.drillCleanup) await cleanUpDrill(ctx, cluster, new Deadline(CLEANUP_MS));
   }
+}
+
+/** The drill's own names, looked for before anything is created: any that is taken stops the drill. */
+async function refuseTakenNames(ctx: DrillContext, kube: KubernetesClient): Promise<void> {
+  const { names, prepared, report, deadline } = ctx;
+  const wanted: DrillResources = {
+    runId: names.runId,
+    runLabel: DRILL_LABEL,
+    project: prepared.target.project,
+    snapshot: names.snapshot,
+    disk: ctx.drillTarget,
+    volume: names.pv,
+    namespace: names.namespace,
+  };
+  const observed = await observeDrillResources(prepared.compute, kube, wanted, deadline);
+  // With `latest`, the snapshot is production's own: only the drill's own names must be free.
+  const relevant = ctx.existing ? { ...observed, snapshot: undefined } : observed;
+  // Only what is taken is printed here; what is free is printed as it is created.
+  for (const line of drillResourceLines(wanted, relevant).filter((l) => l.taken))
+    planStep(report, line.step, line.resource, line.action);
+  const plan = planDrillResources(wanted, relevant);
+  if (isRefusal(plan)) throw refusalError(plan);
 }
 
 /** The production disk, planned as a deploy would use it (for its warnings); a drill never changes it. */
@@ -160,7 +196,8 @@ function drillContext(
     labels: names.labels,
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
-  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing };
+  const made = new Set<DrillPart>();
+  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing, made };
 }
 
 /**
@@ -171,12 +208,23 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   const { deadline, report, prepared, names, production } = ctx;
   await drillSource(ctx);
   const drill = drillConfig(ctx);
-  const copy: Prepared = { ...prepared, target: ctx.drillTarget };
+  // Everything the drill's runbook creates must be new: a name taken meanwhile is refused, never used.
+  const copy: Prepared = { ...prepared, target: ctx.drillTarget, ownOnly: true };
   const { observed } = await observeRunbook(drill, deadline, copy, report, cluster);
   const plan = planRunbook(drill, observed);
   reportRunbookPlan(report, drill, plan, observed);
   await refuseIfAny(drill, cluster, plan);
-  await applyRunbook(drill, deadline, { prepared: copy, cluster, report, observed }, plan);
+  for (const part of ['disk', 'volume', 'release'] as const) ctx.made.add(part);
+  const makeNamespace = (): Promise<void> => createNamespace(ctx, cluster.kube);
+  await applyRunbook(
+    drill,
+    deadline,
+    { prepared: copy, cluster, report, observed, makeNamespace },
+    plan,
+  ).catch((error: unknown) => {
+    if (error instanceof TakenError) forgetFrom(ctx, error.resource);
+    throw error;
+  });
   report.restored = true;
   core.setOutput('restored', 'true');
   report.notes.push(
@@ -199,7 +247,46 @@ async function drillSource(ctx: DrillContext): Promise<void> {
     `snapshot of ${production.resourcePath} (production is only read)`,
   );
   const facts = projectedDiskFacts(prepared.target, useOf(production));
-  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline);
+  ctx.made.add('snapshot');
+  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline).catch(
+    (error: unknown) => {
+      // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
+      if (httpStatus(error) !== 409) throw error;
+      ctx.made.delete('snapshot');
+      throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
+    },
+  );
+}
+
+const RERUN = 'Nothing of it was changed; run the drill again';
+
+/** A name that went to someone else is not this run's to clean up, nor what comes after it (never begun). */
+function forgetFrom(ctx: DrillContext, resource: string): void {
+  const order: Array<[DrillPart, RegExp]> = [
+    ['disk', /^Disk /],
+    ['namespace', /^Namespace /],
+    ['volume', /^PersistentVolume /],
+    ['release', /^$/],
+  ];
+  const at = order.findIndex(([, pattern]) => pattern.test(resource));
+  for (const [part] of order.slice(Math.max(0, at))) ctx.made.delete(part);
+}
+
+/** The drill's namespace, made by this run (so its release and everything in it are this run's too). */
+async function createNamespace(ctx: DrillContext, kube: KubernetesClient): Promise<void> {
+  const { names } = ctx;
+  ctx.made.add('namespace');
+  const namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: names.namespace, labels: names.labels },
+  };
+  await kube.create(namespace).catch((error: unknown) => {
+    if (!isKubeReason(error, 'AlreadyExists')) throw error;
+    ctx.made.delete('namespace');
+    throw new TakenError(`Namespace ${names.namespace}`, RERUN);
+  });
+  planStep(ctx.report, 'namespace', names.namespace, 'created');
 }
 
 /**
@@ -254,7 +341,7 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
   const diskPath = diskResourcePath(ctx.drillTarget);
   const gone = (apiVersion: string, kind: string, name: string): Promise<unknown> =>
     kube.waitFor(apiVersion, kind, name, (o) => o === undefined, { budget: deadline });
-  const steps: Array<[string, () => Promise<unknown>]> = [
+  const steps: Array<[DrillPart, () => Promise<unknown>]> = [
     [
       'release',
       () =>
@@ -295,6 +382,7 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
       () => deleteDrillResource(prepared.compute, 'snapshot', snapshotPath, names.labels, deadline),
     ]);
   for (const [what, step] of steps) {
+    if (!ctx.made.has(what)) continue;
     try {
       await step();
       planStep(report, 'cleanup', what, 'deleted (drill resource)');

@@ -70,7 +70,10 @@ describe('parseConfig defaults', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-values-'));
     const file = path.join(dir, 'extra.yaml');
     fs.writeFileSync(file, 'apiService:\n  skipResourceCheck: true\n');
-    const c = parse({ values: 'apiService:\n  image: x/y:1\n', 'values-files': `${file}\n` });
+    const c = parse(
+      { values: 'apiService:\n  image: x/y:1\n', 'values-files': `${file}\n` },
+      { GITHUB_WORKSPACE: dir },
+    );
     assert.deepEqual(c.release.values, { apiService: { image: 'x/y:1' } });
     assert.deepEqual(c.release.valuesFiles, [file]);
     fs.rmSync(dir, { recursive: true });
@@ -214,9 +217,10 @@ describe('bad inputs name the input and say what is accepted', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-values-'));
     const file = path.join(dir, 'merge.yaml');
     fs.writeFileSync(file, 'base: &b\n  storage: {volumeName: other-pv}\n<<: *b\n');
-    assert.throws(() => parse({ 'values-files': file }), /Input 'values-files': sets storage/);
+    const env = { GITHUB_WORKSPACE: dir };
+    assert.throws(() => parse({ 'values-files': file }, env), /Input 'values-files': sets storage/);
     fs.writeFileSync(file, '- not\n- a mapping\n');
-    assert.throws(() => parse({ 'values-files': file }), /not a YAML mapping/);
+    assert.throws(() => parse({ 'values-files': file }, env), /not a YAML mapping/);
     fs.rmSync(dir, { recursive: true });
   });
 

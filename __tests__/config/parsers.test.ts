@@ -195,7 +195,7 @@ describe('parseReleaseConfig', () => {
   ];
   for (const [given, want] of cases) {
     it(JSON.stringify(given), () => {
-      const got = outcome(() => parseReleaseConfig(inputs(given)));
+      const got = outcome(() => parseReleaseConfig(inputs(given), { GITHUB_WORKSPACE: dir }));
       if (typeof want === 'string') return assert.equal(got, want);
       for (const [key, value] of Object.entries(want))
         assert.deepEqual((got as unknown as Record<string, unknown>)[key], value, key);

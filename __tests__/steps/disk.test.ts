@@ -6,8 +6,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { OAuth2Client } from 'google-auth-library';
 import { createComputeClients, type ComputeClients } from '../../src/clients/compute.js';
 import { Deadline } from '../../src/lib/deadline.js';
-import { ActionError } from '../../src/lib/errors.js';
+import { ActionError, TakenError } from '../../src/lib/errors.js';
 import {
+  applyDiskPlan,
   observeDisk,
   planDisk,
   diskTarget,
@@ -363,6 +364,7 @@ describe('ensureDisk against the Compute API stand-in', () => {
     assert.equal(inserts[0]!.query.requestId, inserts[1]!.query.requestId);
     assert.equal(standIn.disks().filter((d) => d.name === t.name).length, 1);
     assert.equal(standIn.operations().filter((o) => o.targetLink.endsWith(`/disks/${t.name}`)).length, 1);
+    assert.equal(facts.created, true, 'the retried insert is still the one that created it');
   });
 
   it('a 409 on insert (created meanwhile) looks again and uses the disk', async () => {
@@ -379,6 +381,28 @@ describe('ensureDisk against the Compute API stand-in', () => {
     const facts = await ensureDisk(clients, t, deadline(), opts);
     assert.equal(facts.created, false);
     assert.equal(standIn.disks().filter((d) => d.name === t.name).length, 1);
+  });
+
+  it('with refuseTaken, a 409 on insert is a TakenError and the other disk is left as it is', async () => {
+    const t = fresh();
+    standIn.inject({
+      kind: 'error',
+      status: 404,
+      reason: 'notFound',
+      method: 'GET',
+      path: `/disks/${t.name}`,
+    });
+    const theirs = standIn.putDisk({ project: PROJECT, zone: ZONE, name: t.name, sizeGb: 10 });
+    const plan = planDisk(t, await observeDisk(clients, t, deadline()));
+    assert.equal(plan.action, 'create');
+    await assert.rejects(
+      applyDiskPlan(clients, t, plan, deadline(), { ...opts, refuseTaken: true }),
+      (e: unknown) => e instanceof TakenError && e.message.includes(`/disks/${t.name}`),
+    );
+    assert.deepEqual(
+      standIn.disks().filter((d) => d.name === t.name),
+      [theirs],
+    );
   });
 
   it('reports a 403 with the missing permission, at once', async () => {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
-import { ActionError } from '../../src/lib/errors.js';
+import { ActionError, TakenError } from '../../src/lib/errors.js';
 import type { KubernetesClient } from '../../src/clients/kubernetes.js';
 import { kubeClientOf } from '../support/clients.js';
 import { refused } from '../support/steps.js';
@@ -246,7 +246,7 @@ describe('against the Kubernetes stand-in, through the in-process client', () =>
     return kube.get('v1', 'PersistentVolume', undefined, name) as PersistentVolume | undefined;
   }
 
-  test('fresh cluster: the volume is created by server-side apply; a rerun makes no mutating request', async () => {
+  test('fresh cluster: the volume is created by a create (POST); a rerun makes no mutating request', async () => {
     const target = { ...TARGET, name: 'fresh-pv' };
     kube.clearRequests();
     const first = await converge(target);
@@ -254,7 +254,8 @@ describe('against the Kubernetes stand-in, through the in-process client', () =>
     assert.deepEqual(first.facts.claimFit, { storageClassName: 'sky-api-server-pv-class', size: '10Gi' });
     const writes = kube.mutatingRequests();
     assert.equal(writes.length, 1);
-    assert.equal(writes[0]!.contentType, 'application/apply-patch+yaml');
+    // A create, not an apply: an apply would also "create" a volume another run made a moment earlier.
+    assert.equal(writes[0]!.method, 'POST');
     assert.match(writes[0]!.query, /fieldManager=skyha-action/);
     const pv = storedPv('fresh-pv');
     assert.equal(pv?.spec?.csi?.volumeHandle, TARGET.diskPath);
@@ -266,6 +267,53 @@ describe('against the Kubernetes stand-in, through the in-process client', () =>
     assert.equal(second.plan.action, 'keep');
     assert.equal(second.facts.changed, false);
     assert.deepEqual(kube.mutatingRequests(), []);
+  });
+
+  /** Another run's create lands between this run's read and its create: the stand-in holds ours meanwhile. */
+  async function createdMeanwhile(
+    target: PersistentVolumeTarget,
+    theirs: PersistentVolume,
+    recheck: boolean,
+  ) {
+    const plan = planPersistentVolume(target, await observePersistentVolume(kubectl, target.name));
+    assert.equal(plan.action, 'create');
+    const hold = kube.inject({ kind: 'hang', method: 'POST', path: '/api/v1/persistentvolumes' });
+    const applying = applyPersistentVolumePlan(
+      kubectl,
+      target.name,
+      plan,
+      recheck ? { recheck: target } : {},
+    );
+    await hold.firstCaught();
+    kube.put(theirs as Record<string, unknown>);
+    hold.release();
+    return applying;
+  }
+
+  test('a volume another run created meanwhile: used with recheck, but not reported as created', async () => {
+    const target = { ...TARGET, name: 'raced-pv' };
+    const theirs = persistentVolumeManifest(target);
+    const facts = await createdMeanwhile(target, theirs, true);
+    assert.deepEqual(facts, {
+      name: 'raced-pv',
+      created: false,
+      changed: false,
+      claimFit: { storageClassName: 'sky-api-server-pv-class', size: '10Gi' },
+    });
+    assert.equal(storedPv('raced-pv')?.spec?.csi?.volumeHandle, TARGET.diskPath);
+  });
+
+  test('a volume someone made meanwhile on another disk is refused with recheck, a TakenError without', async () => {
+    const onOther = { ...TARGET, name: 'raced-other', diskPath: 'projects/p/zones/us-east5-b/disks/other' };
+    await assert.rejects(
+      createdMeanwhile({ ...TARGET, name: 'raced-other' }, persistentVolumeManifest(onOther), true),
+      /points at projects\/p\/zones\/us-east5-b\/disks\/other/,
+    );
+    const target = { ...TARGET, name: 'raced-taken' };
+    await assert.rejects(
+      createdMeanwhile(target, persistentVolumeManifest(target), false),
+      (e: unknown) => e instanceof TakenError && /PersistentVolume raced-taken/.test(e.message),
+    );
   });
 
   test('a Released volume with a stale claimRef is reclaimed, and the new claim binds it', async () => {

@@ -56,7 +56,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
     disk: parseDiskConfig(inputs, location.replicaZones.length > 0),
     backup: parseBackupConfig(inputs),
     ...parseVolumeConfig(inputs),
-    release: parseReleaseConfig(inputs),
+    release: parseReleaseConfig(inputs, env),
     auth: parseAuthConfig(inputs, mode),
     tools: parseToolRequests(toolInputs(inputs), location.cluster !== undefined),
     credentialSecrets: parseCredentialSecrets(read, location.project),

@@ -97,23 +97,72 @@ export function parseBoolean(input: string, raw: string): boolean {
 /** An https URL (plain http only for loopback: the local stand-ins), without credentials in it. */
 export function parseEndpoint(input: string, raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
+  // Every message shows the value with its user:password@ part as ***: a typo elsewhere must not print it.
+  const shown = redactUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new InputError(input, `'${raw}' is not a URL`, 'Give an absolute https:// URL');
+    throw new InputError(input, `'${shown}' is not a URL`, 'Give an absolute https:// URL');
   }
   const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
   // Anything but loopback over plain http would send tokens in clear text.
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new InputError(
       input,
-      `'${raw}' is not an https:// URL`,
+      `'${shown}' is not an https:// URL`,
       'Use https (http is accepted only for localhost)',
     );
   }
-  if (url.username || url.password) {
-    throw new InputError(input, 'must not carry credentials in the URL', 'Remove the user:password@ part');
+  if (url.username || url.password || urlCredentials(raw) !== undefined) {
+    throw new InputError(
+      input,
+      `'${shown}' carries credentials in the URL`,
+      'Remove the user:password@ part: the action sends no credentials to a URL input. For an authenticated ' +
+        'mirror or chart repository, reach it through a proxy that adds them (HTTPS_PROXY), or serve it to the runner without them',
+    );
   }
   return url.toString().replace(/\/$/, '');
+}
+
+const SPECIAL_SCHEMES = new Set(['http', 'https', 'ftp', 'ws', 'wss', 'file']);
+
+/**
+ * Where a URL's user:password@ part sits in the text as written, or what could be one in a malformed value (a
+ * password with an unescaped '/' breaks the URL, and is still a password): undefined when there is none.
+ */
+function credentialSpan(raw: string): { start: number; end: number } | undefined {
+  if (!raw.includes('@')) return undefined;
+  const scheme = /^\s*([a-z][a-z0-9+.-]*):([\\/]*)/i.exec(raw);
+  // `user:pass@host` has no scheme at all: its user name only looks like one.
+  const hasAuthority = scheme && (SPECIAL_SCHEMES.has(scheme[1]!.toLowerCase()) || scheme[2]);
+  const start = hasAuthority ? scheme[0].length : raw.length - raw.trimStart().length;
+  const rest = raw.slice(start);
+  const authorityEnd = rest.search(/[\\/?#]/);
+  const at = (authorityEnd < 0 ? rest : rest.slice(0, authorityEnd)).lastIndexOf('@');
+  if (at >= 0) return { start, end: start + at };
+  if (parsesWithoutCredentials(raw)) return undefined;
+  return { start, end: start + rest.lastIndexOf('@') };
+}
+
+/** A well-formed http(s) URL without credentials, whose '@' is only in its path or query. */
+function parsesWithoutCredentials(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return /^https?:$/.test(url.protocol) && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
+
+/** The user:password part of a URL input as written (see credentialSpan); undefined when it has none. */
+export function urlCredentials(raw: string): string | undefined {
+  const span = credentialSpan(raw);
+  return span && raw.slice(span.start, span.end);
+}
+
+/** The value as messages may show it: the user:password@ part becomes ***@. */
+export function redactUrl(raw: string): string {
+  const span = credentialSpan(raw);
+  return span ? `${raw.slice(0, span.start)}***${raw.slice(span.end)}` : raw;
 }

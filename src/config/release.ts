@@ -28,11 +28,11 @@ export const RELEASE_DEFAULTS = {
   serviceType: 'LoadBalancer',
 } as const;
 
-export function parseReleaseConfig(inputs: Inputs): ReleaseConfig {
+export function parseReleaseConfig(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): ReleaseConfig {
   const chart = safeArg('chart', inputs.get('chart') || RELEASE_DEFAULTS.chart);
   if (/\s/.test(chart))
     throw new InputError('chart', `'${chart}' contains white space`, 'Use REPO/NAME or oci://HOST/PATH');
-  const files = parseValuesFiles(inputs.raw('values-files'));
+  const files = parseValuesFiles(inputs.raw('values-files'), env);
   return {
     name: parseReleaseName(inputs.get('release-name') || RELEASE_DEFAULTS.releaseName),
     namespace: parseNamespace(inputs.get('namespace') || RELEASE_DEFAULTS.namespace),

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { urlCredentials } from './fields.js';
 
 /** Inputs whose values must never reach a log, an output or a process argument. */
 const SECRET_INPUTS = [
@@ -8,6 +9,9 @@ const SECRET_INPUTS = [
   'aws-secret-access-key',
   'kubeconfig-credentials',
 ] as const;
+
+/** URL inputs: refused when they carry credentials, and masked the moment they are read in case they do. */
+const URL_INPUTS = ['tools-mirror', 'helm-repo-url', 'compute-endpoint'] as const;
 
 /**
  * Masks a secret the moment it is read. The runner masks line by line, so a multi-line value (a JSON key, a
@@ -28,7 +32,29 @@ export function maskSecret(value: string): void {
 export function readInput(name: string): string {
   const value = core.getInput(name, { trimWhitespace: false });
   if ((SECRET_INPUTS as readonly string[]).includes(name)) maskSecret(value);
+  if ((URL_INPUTS as readonly string[]).includes(name)) maskUrlCredentials(value);
   return value;
+}
+
+/** A URL with user:password@ in it: the whole value, the user:password and the password, as written and decoded. */
+export function maskUrlCredentials(value: string): void {
+  const credentials = urlCredentials(value);
+  if (!credentials) return;
+  maskSecret(value);
+  const trimmed = value.trim();
+  if (trimmed !== value) core.setSecret(trimmed);
+  const password = credentials.slice(credentials.indexOf(':') + 1);
+  for (const secret of new Set([credentials, password, decoded(credentials), decoded(password)])) {
+    if (secret) core.setSecret(secret);
+  }
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**

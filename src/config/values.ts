@@ -41,20 +41,74 @@ export function parseValuesInput(raw: string): ChartValues {
   return parsed;
 }
 
-/** The `values-files` input: one path per line (or comma), each read and checked once. */
-export function parseValuesFiles(raw: string): { files: string[]; values: ChartValues[] } {
-  const files = raw
+/** The `values-files` input: one path per line (or comma), each inside the workspace, read and checked once. */
+export function parseValuesFiles(
+  raw: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { files: string[]; values: ChartValues[] } {
+  const given = raw
     .split(/[\n,]/)
     .map((f) => f.trim())
     .filter(Boolean);
-  return { files, values: files.map(readValuesFile) };
+  const workspace = workspaceOf(env);
+  // Helm is given the resolved path: the file it reads is the one checked here, whatever a symlink says later.
+  const files = given.map((file) => resolveInWorkspace(file, workspace));
+  return { files, values: files.map((file, i) => readValuesFile(given[i]!, file)) };
 }
 
-function readValuesFile(file: string): ChartValues {
+/** Where values files may come from: the job's checkout, resolved as the file system sees it. */
+interface Workspace {
+  dir: string;
+  described: string;
+}
+
+function workspaceOf(env: NodeJS.ProcessEnv): Workspace {
+  const given = env.GITHUB_WORKSPACE;
+  const dir = realpathOr(path.resolve(given || process.cwd()));
+  // Off a runner there is no GITHUB_WORKSPACE: the working directory stands in for it.
+  return {
+    dir,
+    described: given ? `the workspace ${dir}` : `the working directory ${dir} (GITHUB_WORKSPACE is not set)`,
+  };
+}
+
+function realpathOr(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+/** The file's real path (symlinks followed), refused unless it lies inside the workspace. */
+function resolveInWorkspace(file: string, workspace: Workspace): string {
   safeArg('values-files', file);
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(workspace.dir, file));
+  } catch {
+    throw new InputError(
+      'values-files',
+      `cannot read '${file}'`,
+      'Give paths relative to the workspace, one per line',
+    );
+  }
+  const relative = path.relative(workspace.dir, real);
+  if (path.isAbsolute(relative) || relative.split(path.sep)[0] === '..') {
+    const through = real === path.resolve(workspace.dir, file) ? '' : ` (it resolves to ${real})`;
+    throw new InputError(
+      'values-files',
+      `'${file}' is outside ${workspace.described}${through}`,
+      "Values files are read from the job's checkout: give paths inside GITHUB_WORKSPACE (symlinks are followed and must stay inside it)",
+    );
+  }
+  return real;
+}
+
+function readValuesFile(file: string, real: string): ChartValues {
   let text: string;
   try {
-    text = fs.readFileSync(path.resolve(file), 'utf8');
+    text = fs.readFileSync(real, 'utf8');
   } catch {
     throw new InputError(
       'values-files',

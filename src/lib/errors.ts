@@ -20,6 +20,17 @@ export class InputError extends ActionError {
   }
 }
 
+/** A name this run was about to create was taken meanwhile by another run or a person: the object is not ours. */
+export class TakenError extends ActionError {
+  constructor(
+    readonly resource: string,
+    hint: string,
+  ) {
+    super(`${resource} was created by someone else just before this run could create it`, { hint });
+    this.name = 'TakenError';
+  }
+}
+
 /** One line for `core.setFailed`, with the hint and the chain of causes that explain it. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -20,7 +20,14 @@ import { planRelease, releaseTarget } from './release.js';
 export async function applyRunbook(
   config: Config,
   deadline: Deadline,
-  ctx: { prepared: Prepared; cluster: Cluster; report: Report; observed: Observed },
+  ctx: {
+    prepared: Prepared;
+    cluster: Cluster;
+    report: Report;
+    observed: Observed;
+    /** Makes the namespace (a drill creates its own, labelled); default: applied when something needs it first. */
+    makeNamespace?: () => Promise<void>;
+  },
   plan: RunbookPlan,
 ): Promise<void> {
   const { prepared, cluster, report, observed } = ctx;
@@ -28,8 +35,15 @@ export async function applyRunbook(
   const { claim } = observed.names;
   const disk = await applyDiskPlan(prepared.compute, prepared.target, plan.disk, deadline, {
     clusterNodeNames: observed.nodeNames,
+    refuseTaken: prepared.ownOnly === true,
   });
+  // restored: the state was there when this run looked; a disk another run made a moment later is no restore.
   report.restored = observed.disk !== undefined;
+  if (plan.disk.action === 'create' && !disk.created) {
+    report.notes.push(
+      `Disk ${disk.resourcePath} was created by another run between this run's read and its insert: this run used it (disk-created=false, restored=false).`,
+    );
+  }
   reportRestoredFrom(report, restoredFrom(plan.disk, disk));
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
@@ -47,16 +61,19 @@ export async function applyRunbook(
 
   const ns = config.release.namespace;
   const ownClaimChanges = plan.claim.action === 'create' || plan.claim.action === 'adopt';
+  if (ctx.makeNamespace) await ctx.makeNamespace();
   if (ownClaimChanges || plan.secrets.some((p) => p.action !== 'keep')) {
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    if (!ctx.makeNamespace) await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await applyCredentialSecrets(kube, plan.secrets, ns);
   }
 
-  // Planned against the projected disk; a created disk may differ (e.g. a larger snapshot): plan again, purely.
-  const volumePlan = disk.created
-    ? planPersistentVolume(volumeTarget(config, disk, claim), observed.volume)
-    : plan.volume;
-  const pv = await applyPersistentVolumePlan(kube, config.pvName, volumePlan);
+  // Planned against the projected disk; a new disk (ours or another run's) may differ: plan again, purely.
+  const volume = volumeTarget(config, disk, claim, config.pvName, prepared.target.labels);
+  const volumePlan =
+    plan.disk.action === 'create' ? planPersistentVolume(volume, observed.volume) : plan.volume;
+  // A run that must make all it uses (a drill) refuses a volume made meanwhile; a deploy checks and uses it.
+  const recheck = prepared.ownOnly ? {} : { recheck: volume };
+  const pv = await applyPersistentVolumePlan(kube, config.pvName, volumePlan, recheck);
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
   await applyClaimPlan(kube, plan.claim, claim);

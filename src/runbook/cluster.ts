@@ -15,6 +15,8 @@ export interface Prepared {
   compute: ComputeClients;
   target: DiskTarget;
   tools: Promise<InstalledTools>;
+  /** Everything this run creates must be new (a drill): a name taken meanwhile is refused, never used. */
+  ownOnly?: boolean;
 }
 
 export function prepare(config: Config, deadline: Deadline): Prepared {

@@ -185,9 +185,11 @@ export function volumeTarget(
   disk: DiskFacts,
   claim: ClaimRef,
   pvName = config.pvName,
+  labels: Record<string, string> = {},
 ): PersistentVolumeTarget {
   return {
     name: pvName,
+    labels,
     storageClassName: config.storageClassName,
     diskPath: disk.resourcePath,
     sizeGb: disk.sizeGb,

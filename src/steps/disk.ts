@@ -13,7 +13,7 @@ import {
 import type { Config } from '../config/config.js';
 import type { CreateDisk } from '../config/disk.js';
 import { Deadline, sleep } from '../lib/deadline.js';
-import { ActionError } from '../lib/errors.js';
+import { ActionError, TakenError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
 import { utcMinute } from '../lib/time.js';
 import {
@@ -414,6 +414,8 @@ export function describeDiskPlan(plan: DiskPlan): string {
 export interface ApplyOptions extends DiskPlanOptions {
   /** First pause between reads while the disk is not READY yet. */
   pollIntervalMs?: number;
+  /** A disk someone else created between the read and the insert is refused (TakenError) instead of used. */
+  refuseTaken?: boolean;
 }
 
 /** Carries out the plan: insert (safe to retry) and wait, or just wait for an existing disk to be READY. */
@@ -433,11 +435,9 @@ export async function applyDiskPlan(
   // One requestId for every attempt: the API answers a repeated insert with the first operation, never a second disk.
   const requestId = randomUUID();
   const what = `creating disk ${request.resourcePath}`;
-  let attempts = 0;
   let operation: Operation;
   try {
-    operation = await startOperation(what, deadline, (options, attempt) => {
-      attempts = attempt;
+    operation = await startOperation(what, deadline, (options) => {
       const diskResource = request.disk;
       return request.regional
         ? clients.regionDisks.insert({ project, region, requestId, diskResource }, options)
@@ -445,9 +445,12 @@ export async function applyDiskPlan(
     });
   } catch (error) {
     if (httpStatus(error) !== 409) throw error;
-    // Created meanwhile (by an earlier attempt or another run): look again and use it if it passes the checks.
-    core.info(`Disk ${request.resourcePath} already exists; checking it instead of creating it`);
-    return factsOf(await recheckExisting(clients, target, deadline, options), attempts > 1);
+    // Our own retries share one requestId and never see 409: another run or a person created it meanwhile.
+    if (options.refuseTaken) {
+      throw new TakenError(`Disk ${request.resourcePath}`, 'Nothing was changed on it; re-run the job');
+    }
+    core.info(`Disk ${request.resourcePath} was created meanwhile by someone else; checking it instead`);
+    return factsOf(await recheckExisting(clients, target, deadline, options), false);
   }
   const scope: OperationScope = request.regional ? { region } : { zone };
   await waitForOperation(clients, operation, scope, deadline, what, options.pollIntervalMs);

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
-import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
+import { isKubeReason, type KubeObject, type KubernetesClient } from '../clients/kubernetes.js';
+import { ActionError, TakenError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
 
 const PD_CSI_DRIVER = 'pd.csi.storage.gke.io';
@@ -9,6 +10,8 @@ const ZONE_LABEL = 'topology.gke.io/zone';
 /** What the volume must be: the runbook's PV for one disk, pre-bound to the chart's claim. */
 export interface PersistentVolumeTarget {
   name: string;
+  /** Labels of what this run makes (the disk's, e.g. a drill's run), so a person can tell whose it is. */
+  labels?: Record<string, string>;
   storageClassName: string;
   /** `projects/P/zones/Z/disks/D` or `projects/P/regions/R/disks/D`: the CSI volumeHandle. */
   diskPath: string;
@@ -74,7 +77,10 @@ export function persistentVolumeManifest(target: PersistentVolumeTarget): Persis
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
-    metadata: { name: target.name, labels: { 'app.kubernetes.io/managed-by': 'skyha-action' } },
+    metadata: {
+      name: target.name,
+      labels: { ...target.labels, 'app.kubernetes.io/managed-by': 'skyha-action' },
+    },
     spec: {
       storageClassName: target.storageClassName,
       capacity: { storage: `${target.sizeGb}Gi` },
@@ -222,23 +228,58 @@ export async function secureRefusedVolume(
   await kube.patch('v1', 'PersistentVolume', name, plan.retain.patch, plan.retain.type);
 }
 
-/** Creates with server-side apply, or patches only what the plan names; a kept volume sends no request. */
+/**
+ * Creates with a create (never an apply, which would also "create" a volume another run made a moment ago), or
+ * patches only what the plan names; a kept volume sends no request. With `recheck`, a volume that appeared
+ * between the read and the create is planned again against it and used, but not reported as created; without
+ * it, that is a TakenError.
+ */
 export async function applyPersistentVolumePlan(
+  kube: KubernetesClient,
+  name: string,
+  plan: PersistentVolumePlan,
+  options: { recheck?: PersistentVolumeTarget } = {},
+): Promise<PersistentVolumeFacts> {
+  if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.action !== 'create') return updateVolume(kube, name, plan);
+  core.info(`Creating PersistentVolume ${name}`);
+  if (await createVolume(kube, plan.manifest))
+    return { name, created: true, changed: true, claimFit: plan.claimFit };
+  if (!options.recheck)
+    throw new TakenError(`PersistentVolume ${name}`, 'Nothing was changed on it; re-run the job');
+  core.info(`PersistentVolume ${name} was created meanwhile by someone else; checking it instead`);
+  const again = planPersistentVolume(options.recheck, await observePersistentVolume(kube, name));
+  if (again.action === 'create') {
+    throw new ActionError(`PersistentVolume ${name} was reported as existing, then not found`, {
+      hint: 'Re-run the job',
+    });
+  }
+  return { ...(await updateVolume(kube, name, again)), created: false };
+}
+
+async function updateVolume(
   kube: KubernetesClient,
   name: string,
   plan: PersistentVolumePlan,
 ): Promise<PersistentVolumeFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
-  if (plan.action === 'create') {
-    core.info(`Creating PersistentVolume ${name}`);
-    await kube.apply(plan.manifest);
-    return { name, created: true, changed: true, claimFit: plan.claimFit };
-  }
+  if (plan.action === 'create') throw new ActionError(`PersistentVolume ${name} is not there to update`);
   for (const change of plan.changes) {
     core.info(`Updating PersistentVolume ${name}: ${change.reason}`);
     await kube.patch('v1', 'PersistentVolume', name, change.patch, change.type);
   }
   return { name, created: false, changed: plan.changes.length > 0, claimFit: plan.claimFit };
+}
+
+/** POSTs the volume; false when the name is taken (409 AlreadyExists). */
+async function createVolume(kube: KubernetesClient, manifest: PersistentVolume): Promise<boolean> {
+  try {
+    await kube.create(manifest);
+    return true;
+  } catch (error) {
+    if (isKubeReason(error, 'AlreadyExists')) return false;
+    throw error;
+  }
 }
 
 /** One line per step for the printed plan. */
