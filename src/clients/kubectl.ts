@@ -1,4 +1,5 @@
 import { runCommand, type CommandOptions, type CommandResult } from './command.js';
+import type { Budget } from '../lib/deadline.js';
 import { parseJson } from '../lib/json.js';
 
 /** The parts of a Kubernetes object every caller reads; the rest stays untyped JSON. */
@@ -22,8 +23,10 @@ export interface KubectlOptions {
   kubeconfig?: string;
   /** Extra environment for every call (tests give kubectl its own HOME for the discovery cache). */
   env?: Record<string, string>;
-  /** Per-request limit, so one hung API call cannot eat the whole deadline. */
-  requestTimeout?: string;
+  /** Per-request limit in seconds, so one hung API call cannot eat the whole deadline; default 30. */
+  requestTimeoutSeconds?: number;
+  /** The run's time: each call gets what is left of it (and never a longer --request-timeout). */
+  budget?: Budget;
 }
 
 export type PatchType = 'json' | 'merge';
@@ -41,12 +44,23 @@ export class Kubectl {
     private readonly options: KubectlOptions = {},
   ) {}
 
-  /** Runs kubectl with the kubeconfig and a request timeout added to `args`. */
+  /** The same client, its calls bounded by `budget` instead (diagnostics after a failure, a cleanup). */
+  withBudget(budget: Budget): Kubectl {
+    return new Kubectl(this.binary, { ...this.options, budget });
+  }
+
+  /** Runs kubectl with the kubeconfig and a request timeout (never past the budget) added to `args`. */
   run(args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
-    const global = [`--request-timeout=${this.options.requestTimeout ?? '30s'}`];
+    const budget = options.budget ?? this.options.budget;
+    const global = [`--request-timeout=${requestTimeout(this.options.requestTimeoutSeconds ?? 30, budget)}`];
     if (this.options.kubeconfig) global.push(`--kubeconfig=${this.options.kubeconfig}`);
     const env = this.options.env || options.env ? { ...this.options.env, ...options.env } : undefined;
-    return runCommand(this.binary, [...global, ...args], { ...options, ...(env ? { env } : {}) });
+    return runCommand(this.binary, [...global, ...args], {
+      isRequestTimeout: (result) => KUBECTL_TIMEOUT.test(result.stderr),
+      ...options,
+      ...(env ? { env } : {}),
+      ...(budget ? { budget } : {}),
+    });
   }
 
   /** One object as JSON, or undefined when it does not exist (other failures throw with kubectl's stderr). */
@@ -116,6 +130,16 @@ export class Kubectl {
       ? result.stdout
       : `(no logs: ${result.stderr.trim() || `exit ${result.exitCode}`})`;
   }
+}
+
+/** How kubectl (client-go) words a request that got no answer within --request-timeout. */
+const KUBECTL_TIMEOUT =
+  /Client\.Timeout exceeded|context deadline exceeded|i\/o timeout|TLS handshake timeout|the server was unable to return a response in the time allotted/i;
+
+/** The per-request cap, or what is left of the budget when that is less (whole seconds, at least 1). */
+function requestTimeout(capSeconds: number, budget: Budget | undefined): string {
+  const left = budget ? Math.floor(budget.remainingMs() / 1000) : Infinity;
+  return `${Math.max(1, Math.min(capSeconds, left))}s`;
 }
 
 function namespaceArgs(namespace: string | undefined): string[] {

@@ -79,7 +79,7 @@ export async function discoverServerUrl(
     if (url) return url;
     if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
     if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-      await printDiagnostics(kubectl, target.release, target.namespace);
+      await printDiagnostics(kubectl, target.release, target.namespace, deadline);
       const waited = Math.round(deadline.totalMs / 1000);
       throw new ActionError(
         service
@@ -129,7 +129,7 @@ export async function waitForHealth(
       last = answer.detail;
       if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
         if (options.kubectl && options.target) {
-          await printDiagnostics(options.kubectl, options.target.release, options.target.namespace);
+          await printDiagnostics(options.kubectl, options.target.release, options.target.namespace, deadline);
         }
         throw new ActionError(
           `The server at ${url} was not healthy within ${Math.round(deadline.totalMs / 1000)}s (last: ${last})`,

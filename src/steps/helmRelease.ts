@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as core from '@actions/core';
 import * as semver from 'semver';
-import type { Helm, HelmRevision } from '../clients/helm.js';
+import { helmTimeout, type Helm, type HelmRevision } from '../clients/helm.js';
 import type { Kubectl } from '../clients/kubectl.js';
 import type { ReleaseConfig } from '../config/config.js';
+import { onCancel } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { describeError, ActionError } from '../lib/errors.js';
 import { htpasswdLine, htpasswdMatches } from '../lib/htpasswd.js';
@@ -287,7 +288,8 @@ export async function applyHelmRelease(
   try {
     await upgradeInstall(helm, target, plan, options.deadline);
   } catch (error) {
-    if (options.kubectl) await printDiagnostics(options.kubectl, target.name, target.namespace);
+    if (options.kubectl)
+      await printDiagnostics(options.kubectl, target.name, target.namespace, options.deadline);
     throw new ActionError(`helm upgrade --install of ${target.name} failed`, {
       cause: error,
       hint: /another operation|in progress/i.test(describeError(error))
@@ -312,6 +314,9 @@ async function upgradeInstall(
 ): Promise<void> {
   const secrets = [target.auth.password, plan.authCredentials].filter((s): s is string => !!s);
   const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'skyha-values-'));
+  const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  // A cancelled run never reaches the finally below: the signal handler removes the file instead.
+  const forget = onCancel(`removing ${dir}`, remove);
   try {
     const oursFile = writePrivate(dir, 'skyha-values.json', plan.ours);
     const userFile = Object.keys(target.values).length
@@ -323,11 +328,12 @@ async function upgradeInstall(
       namespace: target.namespace,
       ...plan.chartOptions,
       valuesFiles: [oursFile, ...target.valuesFiles, ...userFile],
-      timeout: `${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`,
+      timeout: helmTimeout(deadline),
       secrets,
     });
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    forget();
+    remove();
   }
 }
 
