@@ -58,6 +58,8 @@ export type HelmReleasePlan =
         authCredentials: string | undefined;
         chartOptions: ChartOptions;
         chartVersion: string | undefined;
+        /** Set when the release is stuck pending: freed first, under the lock, then planned again. */
+        free?: FreeRelease;
       })
   | Refusal;
 
@@ -159,28 +161,39 @@ export function planRelease(
   };
 }
 
-/** A release a cancelled run left mid-operation blocks every upgrade: say how to get out. */
+/**
+ * How a release that a stopped run left mid-operation (`pending-*`, which blocks every upgrade) is freed, by the
+ * run that holds the lock, before anything else changes: roll back to the last deployed revision, or uninstall
+ * when there is none (the Retain volume keeps the disk; the deploy then installs again).
+ */
+export type FreeRelease = {
+  /** The stuck revision and its status: freed only if the release is still exactly that. */
+  pendingRevision: number;
+  status: string;
+  reason: string;
+} & ({ action: 'rollback'; revision: number } | { action: 'uninstall' });
+
+/** Pure: undefined unless the latest revision is pending; else how to free it. */
 export function pendingRelease(
   release: string,
   namespace: string,
   observed: ObservedRelease,
-): Refusal | undefined {
+): FreeRelease | undefined {
   if (!PENDING.includes(observed.status)) return undefined;
-  const reason = `Helm release ${release} in ${namespace} is stuck in ${observed.status} (revision ${observed.revision}), probably left by a cancelled run`;
+  const stuck = { pendingRevision: observed.revision, status: observed.status };
+  const reason = `revision ${observed.revision} of ${namespace}/${release} is ${observed.status}, left by a run that was stopped`;
   const lastGood = [...observed.history]
     .filter((r) => r.status === 'deployed' || r.status === 'superseded')
     .sort((a, b) => b.revision - a.revision)[0];
-  if (observed.status === 'pending-install' || !lastGood) {
-    return refuse(
-      reason,
-      `Run \`helm uninstall ${release} -n ${namespace}\` and rerun. This is safe: the volume's Retain policy keeps the ` +
-        'disk and its state, and the next run binds the volume again',
-    );
-  }
-  return refuse(
-    reason,
-    `Run \`helm rollback ${release} ${lastGood.revision} -n ${namespace}\` (the last deployed revision) and rerun`,
-  );
+  if (observed.status === 'pending-install' || !lastGood)
+    return { ...stuck, action: 'uninstall', reason: `${reason}, with no deployed revision` };
+  return { ...stuck, action: 'rollback', revision: lastGood.revision, reason };
+}
+
+export function describeFreeRelease(free: FreeRelease): string {
+  return free.action === 'rollback'
+    ? `roll back to revision ${free.revision} (${free.reason})`
+    : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
 }
 
 /**
@@ -236,8 +249,7 @@ export function planHelmRelease(
   options: { repair?: string; planOnly?: boolean } = {},
 ): HelmReleasePlan {
   const { release: observed } = observation;
-  const stuck = observed && pendingRelease(target.name, target.namespace, observed);
-  if (stuck) return stuck;
+  const free = observed && pendingRelease(target.name, target.namespace, observed);
   const warnings: string[] = [];
   if (target.auth.authSecret && observation.authSecretExists === false) {
     const missing = authSecretMissing(target.namespace, target.auth.authSecret);
@@ -251,10 +263,14 @@ export function planHelmRelease(
   const chartVersion = observed?.status === 'deployed' ? observation.latestChartVersion : undefined;
   const planned = planRelease(observed, { chartVersion, values: desired });
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
-  const plan: ReleasePlan =
-    planned.action === 'keep' && options.repair ? { action: 'upgrade', reason: options.repair } : planned;
+  const plan: ReleasePlan = free
+    ? { action: free.action === 'uninstall' ? 'install' : 'upgrade', reason: 'once the release is freed' }
+    : planned.action === 'keep' && options.repair
+      ? { action: 'upgrade', reason: options.repair }
+      : planned;
   const chartOptions = chartOptionsFor(target);
-  return { ...plan, observed, ours, authCredentials, chartOptions, chartVersion, warnings, notes: [] };
+  const facts = { observed, ours, authCredentials, chartOptions, chartVersion, warnings, notes: [] };
+  return { ...plan, ...facts, ...(free ? { free } : {}) };
 }
 
 function authSecretMissing(namespace: string, name: string): Refusal {
@@ -266,7 +282,9 @@ function authSecretMissing(namespace: string, name: string): Refusal {
 }
 
 export function describeReleasePlan(plan: HelmReleasePlan): string {
-  return plan.action === 'refuse' ? `refuse: ${plan.reason}` : `${plan.action} (${plan.reason})`;
+  if (plan.action === 'refuse') return `refuse: ${plan.reason}`;
+  const then = `${plan.action} (${plan.reason})`;
+  return plan.free ? `${describeFreeRelease(plan.free)}, then ${then}` : then;
 }
 
 /** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
@@ -277,6 +295,12 @@ export async function applyHelmRelease(
   options: { deadline: Deadline; kubectl?: Kubectl },
 ): Promise<ReleaseFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.free)
+    throw new ActionError(`Helm release ${target.name} is still ${plan.free.status}`, {
+      hint:
+        'The action freed it under its lock, yet it is pending again: something outside the action (a helm ' +
+        `command?) is changing it. Check \`helm history ${target.name} -n ${target.namespace}\` and rerun`,
+    });
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && plan.observed) {
     const chartVersion = plan.observed.chartVersion ?? plan.chartVersion ?? '';
