@@ -153,7 +153,7 @@ describe('kubectl against an API server that never answers', () => {
     await assert.rejects(bounded.getJson('persistentvolume', 'pv-1'), (error: unknown) => {
       assert.ok(error instanceof CommandTimeoutError, String(error));
       assert.equal(error.by, 'request');
-      assert.match(error.message, /get persistentvolume pv-1 .* got no answer in time during step observe/);
+      assert.match(error.message, /get persistentvolume pv-1 .* timed out during step observe/);
       return true;
     });
     const lines = fs.readFileSync(argv, 'utf8').trim().split('\n');

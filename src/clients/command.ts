@@ -18,7 +18,7 @@ export interface CommandOptions {
   secrets?: readonly string[];
   /** The time the command has: it is stopped (its whole process group) when this runs out. */
   budget?: Budget;
-  /** Tells a non-zero exit that means the tool's own request timeout ended it (kubectl's --request-timeout). */
+  /** Tells a non-zero exit that means the tool's own timeout ended it (kubectl's --request-timeout, helm's --timeout). */
   isRequestTimeout?: (result: CommandResult) => boolean;
 }
 
@@ -92,7 +92,7 @@ export class CommandTimeoutError extends OutOfTimeError {
     super(
       by === 'budget'
         ? `\`${command}\` ran out of time during step ${step}: stopped after ${seconds(budgetMs)}, when the run's timeout was used up${lastLines(result, 5)}`
-        : `\`${command}\` got no answer in time during step ${step}${lastLines(result, 5)}`,
+        : `\`${command}\` timed out during step ${step}${lastLines(result, 5)}`,
       step,
     );
     this.name = 'CommandTimeoutError';

@@ -52,6 +52,9 @@ export interface UpgradeInstall {
 
 const HELM_JSON_HINT = 'Use helm 3.13 or later';
 
+/** How helm words its own --timeout running out (helm 3's wait, helm 4's status watcher, client-go). */
+const HELM_TIMEOUT = /context deadline exceeded|timed out waiting for the condition/i;
+
 /** The Helm client: every helm call goes through `run`, and so through runCommand. */
 export class Helm {
   constructor(
@@ -64,6 +67,7 @@ export class Helm {
     const env = this.options.env || options.env ? { ...this.options.env, ...options.env } : undefined;
     const budget = options.budget ?? this.options.budget;
     return runCommand(this.binary, [...args, ...global], {
+      isRequestTimeout: (result) => HELM_TIMEOUT.test(result.stderr),
       ...options,
       ...(env ? { env } : {}),
       ...(budget ? { budget } : {}),
