@@ -90,7 +90,7 @@ export async function runDrill(
   planStep(report, 'disk', config.disk.name, `${describeDiskPlan(plan)} (only read and snapshotted)`);
   planAdvice(report, plan);
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
-  const cluster = await connectToCluster(config, report.tools!);
+  const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production);
   try {
     await restoreDrill(ctx, cluster);
@@ -233,7 +233,9 @@ function useOf(disk: ObservedDisk): DiskPlan {
 /** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
 async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadline): Promise<void> {
   const { names, report, prepared, snapshotPath } = ctx;
-  const { kubectl, helm } = cluster;
+  // The cleanup's own budget, not the run's (usually spent by then).
+  const kubectl = cluster.kubectl.withBudget(deadline);
+  const helm = cluster.helm.withBudget(deadline);
   const diskPath = diskResourcePath(ctx.drillTarget);
   const steps: Array<[string, () => Promise<unknown>]> = [
     [

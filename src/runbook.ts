@@ -2,7 +2,9 @@ import * as core from '@actions/core';
 import { createComputeClients, type ComputeClients } from './clients/compute.js';
 import { Helm } from './clients/helm.js';
 import { Kubectl } from './clients/kubectl.js';
+import { KubernetesClient } from './clients/kubernetes.js';
 import type { Config } from './config/config.js';
+import { enterStep } from './lib/cancellation.js';
 import type { Deadline } from './lib/deadline.js';
 import { isRefusal, refusalError, type Refusal } from './lib/plan.js';
 import { planAdvice, planStep, type Report } from './report.js';
@@ -78,21 +80,39 @@ export function prepare(config: Config, deadline: Deadline): Prepared {
   return { compute, target: diskTarget(config), tools };
 }
 
-/** The two clients every Kubernetes step goes through. */
+/** The clients every Kubernetes step goes through, each bounded by the run's deadline. */
 export interface Cluster {
   kubectl: Kubectl;
   helm: Helm;
+  /** The in-process client (the release lock). */
+  kube: KubernetesClient;
 }
 
 /** Cluster credentials, then the clients. */
-export async function connectToCluster(config: Config, tools: InstalledTools): Promise<Cluster> {
+export async function connectToCluster(
+  config: Config,
+  tools: InstalledTools,
+  deadline: Deadline,
+): Promise<Cluster> {
   const target = config.cluster
     ? { cluster: config.cluster, location: config.clusterLocation, project: config.project }
     : undefined;
-  const kubeconfig = await clusterCredentials(tools.gcloud?.binary ?? 'gcloud', target);
+  const kubeconfig = await clusterCredentials(
+    tools.gcloud?.binary ?? 'gcloud',
+    target,
+    process.env,
+    deadline,
+  );
   if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
-  const options = kubeconfig ? { kubeconfig } : {};
-  return { kubectl: new Kubectl(tools.kubectl.binary, options), helm: new Helm(tools.helm.binary, options) };
+  const options = { ...(kubeconfig ? { kubeconfig } : {}), budget: deadline };
+  return {
+    kubectl: new Kubectl(tools.kubectl.binary, options),
+    helm: new Helm(tools.helm.binary, options),
+    kube: KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
+      budget: deadline,
+      debug: (line) => core.debug(line),
+    }),
+  };
 }
 
 /** Everything the deploy looks at, read before anything changes. */
@@ -108,17 +128,19 @@ export interface Observed {
   release: ReleaseObservation;
 }
 
-/** Observe everything: the disk while the tools install, then the cluster, every read side by side. */
+/** Observe everything: the disk while the tools install, then the cluster (`connected`: again), every read side by side. */
 export async function observeRunbook(
   config: Config,
   deadline: Deadline,
   prepared: Prepared,
   report: Report,
+  connected?: Cluster,
 ): Promise<{ observed: Observed; cluster: Cluster }> {
+  enterStep('observe');
   const { compute, target } = prepared;
   const [tools, disk] = await Promise.all([prepared.tools, observeDisk(compute, target, deadline)]);
   report.tools = tools;
-  const cluster = await connectToCluster(config, tools);
+  const cluster = connected ?? (await connectToCluster(config, tools, deadline));
   const { kubectl, helm } = cluster;
   const ns = config.release.namespace;
   const authSecret = config.auth.authSecret;
@@ -239,15 +261,41 @@ export async function refuseIfAny(config: Config, cluster: Cluster, plan: Runboo
   throw refusalError(refusal);
 }
 
+/** Whether applying the plan changes anything: only then is the release lock taken (a converged rerun writes nothing). */
+export function planChangesAnything(plan: RunbookPlan): boolean {
+  const release = plan.release;
+  return (
+    plan.disk.action === 'create' ||
+    plan.secrets.some((p) => p.action !== 'keep') ||
+    plan.volume.action === 'create' ||
+    plan.volume.action === 'update' ||
+    (!isRefusal(release) && (release.action !== 'keep' || release.free !== undefined))
+  );
+}
+
+/** What applying needs; `lock` is the release lock, checked before each step that changes something. */
+export interface ApplyContext {
+  prepared: Prepared;
+  cluster: Cluster;
+  report: Report;
+  observed: Observed;
+  lock?: { check(before: string): void };
+}
+
 /** Apply, in the runbook's order. Outputs are written as each step lands, so a failed run still says how far it got. */
 export async function applyRunbook(
   config: Config,
   deadline: Deadline,
-  ctx: { prepared: Prepared; cluster: Cluster; report: Report; observed: Observed },
+  ctx: ApplyContext,
   plan: RunbookPlan,
 ): Promise<void> {
   const { prepared, cluster, report, observed } = ctx;
   const { kubectl, helm } = cluster;
+  const step = (name: string): void => {
+    enterStep(name);
+    ctx.lock?.check(`the ${name} step`);
+  };
+  step('disk');
   const disk = await applyDiskPlan(prepared.compute, prepared.target, plan.disk, deadline, {
     clusterNodeNames: observed.nodeNames,
   });
@@ -257,6 +305,7 @@ export async function applyRunbook(
   core.setOutput('restored', String(report.restored));
 
   if (plan.secrets.some((p) => p.action !== 'keep')) {
+    step('credentials');
     await kubectl.apply({
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -269,12 +318,14 @@ export async function applyRunbook(
   const volumePlan = disk.created
     ? planPersistentVolume(volumeTarget(config, disk), observed.volume)
     : plan.volume;
+  step('volume');
   const pv = await applyPersistentVolumePlan(kubectl, config.pvName, volumePlan);
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
 
   const releasePlan =
     volumePlan === plan.volume ? plan.release : planRelease(config, observed, volumePlan, plan.claim);
+  step('helm');
   const release = await applyHelmRelease(helm, releaseTarget(config, pv.claimFit), releasePlan, {
     deadline,
     kubectl,
@@ -282,6 +333,7 @@ export async function applyRunbook(
   report.helmRevision = release.revision;
   core.setOutput('helm-revision', String(release.revision));
 
+  enterStep('claim');
   // An unchanged release whose claim was already Bound to our volume needs no second look.
   if (release.changed || plan.claim.action !== 'bound')
     await verifyClaimBinding(kubectl, claimOf(config), pv.name, deadline);
@@ -299,6 +351,7 @@ export async function serveAndCheck(
   report: Report,
   where: { release: string; namespace: string },
 ): Promise<void> {
+  enterStep('endpoint');
   const url = await discoverServerUrl(kubectl, where, deadline);
   report.serverUrl = url;
   core.setOutput('server-url', url);
