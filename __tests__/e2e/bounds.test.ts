@@ -56,11 +56,13 @@ function assertEndedCleanly(run: ActionRun, error: RegExp): void {
   assertNoSecret(run, WORLD.password);
 }
 
-/** A changed chart value: the next deploy is a helm upgrade. */
+/** A changed chart value: the next deploy is a helm upgrade (and, once a rerun has made it, what is deployed). */
 let generation = 0;
+let deployed: Record<string, string> = {};
 function changedValues(): Record<string, string> {
   generation += 1;
-  return { values: `apiService:\n  annotations:\n    generation: "${generation}"\n` };
+  deployed = { values: `apiService:\n  annotations:\n    generation: "${generation}"\n` };
+  return deployed;
 }
 
 describe('every run ends on time with a clear answer (helm 4)', () => {
@@ -110,7 +112,8 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
       times: Infinity,
     });
     clearLogs(world);
-    const failed = await world.start(TIMEOUT, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS }).done;
+    const failed = await world.start({ ...deployed, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
     hang.release();
     assertEndedCleanly(
       failed,
@@ -119,7 +122,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     assert.deepEqual(kubeWrites(world), [], 'nothing changed');
     assert.deepEqual(processesOf(path.join(world.runnerDir, 'temp')), [], 'no helm left running');
     clearLogs(world);
-    ok(await world.run());
+    ok(await world.run(deployed));
     assert.deepEqual(kubeWrites(world), [], 'the rerun converges');
   });
 
@@ -131,7 +134,8 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
       times: Infinity,
     });
     clearLogs(world);
-    const failed = await world.start(TIMEOUT, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS }).done;
+    const failed = await world.start({ ...deployed, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
     hang.release();
     assertEndedCleanly(
       failed,
@@ -140,7 +144,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     assert.deepEqual(kubeWrites(world), []);
     assert.deepEqual(computeWrites(world), []);
     clearLogs(world);
-    ok(await world.run());
+    ok(await world.run(deployed));
     assert.deepEqual(kubeWrites(world), [], 'the rerun finds everything as it was');
   });
 
