@@ -337,7 +337,9 @@ function useOf(disk: ObservedDisk): DiskPlan {
 /** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
 async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadline): Promise<void> {
   const { names, report, prepared, snapshotPath } = ctx;
-  const { kube, helm } = cluster;
+  // The cleanup's own budget, not the run's (usually spent by then).
+  const { kube } = cluster;
+  const helm = cluster.helm.withBudget(deadline);
   const diskPath = diskResourcePath(ctx.drillTarget);
   const gone = (apiVersion: string, kind: string, name: string): Promise<unknown> =>
     kube.waitFor(apiVersion, kind, name, (o) => o === undefined, { budget: deadline });
@@ -352,6 +354,8 @@ async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadl
           names.namespace,
           '--wait',
           '--ignore-not-found',
+          '--timeout',
+          helm.timeout(),
         ]),
     ],
     [

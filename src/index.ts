@@ -1,6 +1,7 @@
 // The runner's entry point: everything else lives in main.ts so tests can import it without running it.
 import './lib/shims.js';
 import * as core from '@actions/core';
+import { killAllCommandsNow } from './clients/command.js';
 import { run } from './main.js';
 
 // run() reports every failure it awaits; what rejects later is background work (a client's lazy
@@ -8,6 +9,9 @@ import { run } from './main.js';
 process.on('unhandledRejection', (reason) =>
   core.debug(`Ignored after the step finished: ${String(reason)}`),
 );
+
+// Nothing the action started outlives it (each child has a process group of its own).
+process.on('exit', killAllCommandsNow);
 
 // Exit as soon as the step has its answer, rather than waiting for such background work.
 void run().finally(() => process.exit());

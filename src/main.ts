@@ -2,12 +2,14 @@ import * as core from '@actions/core';
 import { parseConfig, type Config } from './config/config.js';
 import { forgetSecretInputs, readInput } from './config/secrets.js';
 import { runDrill } from './drill.js';
+import { currentStep } from './lib/cancellation.js';
 import { Deadline } from './lib/deadline.js';
 import { describeError } from './lib/errors.js';
 import { removeAllScratch } from './lib/scratch.js';
 import { newReport, writeSummary, type Report } from './report.js';
-import { applyRunbook } from './runbook/apply.js';
+import { cancelOnSignals, isOutOfTime } from './runbook/cancel.js';
 import { prepare } from './runbook/cluster.js';
+import { applyWithLock } from './runbook/lock.js';
 import { observeRunbook } from './runbook/observe.js';
 import { planRunbook, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
 
@@ -16,47 +18,62 @@ export async function run(): Promise<void> {
   // The recovery time users are told is counted from here.
   const startedAt = Date.now();
   let report: Report | undefined;
+  let deadline: Deadline | undefined;
+  const cancellation = cancelOnSignals(() => deadline);
   try {
     const config = parseConfig(readInput);
     forgetSecretInputs();
-    report = newReport(
-      config.mode,
-      config.release.name,
-      config.release.namespace,
-      config.auth.username,
-      startedAt,
-    );
-    const deadline = new Deadline(config.timeoutMs);
-    if (config.mode === 'drill') await runDrill(config, deadline, report, prepare(config, deadline));
-    else await deploy(config, deadline, report);
+    const { mode, release, auth } = config;
+    report = newReport(mode, release.name, release.namespace, auth.username, startedAt);
+    deadline = Deadline.forRun(config.timeoutMs);
+    await Promise.race([work(config, deadline, report), cancellation.done]);
   } catch (error) {
-    const message = describeError(error);
-    if (report) report.error = message;
-    core.setFailed(`skyha-action failed: ${message}`);
+    if (!cancellation.cancelled) fail(report, failureMessage(error, deadline));
   } finally {
+    // A cancelled run ends here too, once what it started is stopped and its secret files are gone.
+    if (cancellation.cancelled) fail(report, await cancellation.done);
+    cancellation.dispose();
     removeAllScratch();
     if (report)
       await writeSummary(report).catch((e: unknown) => core.warning(`No job summary: ${describeError(e)}`));
   }
 }
 
+function work(config: Config, deadline: Deadline, report: Report): Promise<void> {
+  return config.mode === 'drill'
+    ? runDrill(config, deadline, report, prepare(config, deadline))
+    : deploy(config, deadline, report);
+}
+
+function fail(report: Report | undefined, message: string): void {
+  if (report) report.error = message;
+  core.setFailed(`skyha-action failed: ${message}`);
+}
+
+/** The run's one error; a timeout also names the step it stopped in. */
+function failureMessage(error: unknown, deadline: Deadline | undefined): string {
+  const message = describeError(error);
+  const outOfTime = isOutOfTime(error) || deadline?.expired() === true;
+  return outOfTime && !message.includes('during step')
+    ? `ran out of time during step ${currentStep()}: ${message}`
+    : message;
+}
+
 /** Observe everything, plan everything, print the plan (the same lines in plan mode), then apply it. */
 async function deploy(config: Config, deadline: Deadline, report: Report): Promise<void> {
   const prepared = prepare(config, deadline);
+  // The clients' connections are not closed here: a cancelled run still releases its lock through them, and the
+  // process exits as soon as the step has its answer (index.ts).
   const { observed, cluster } = await observeRunbook(config, deadline, prepared, report);
-  try {
-    const plan = planRunbook(config, observed);
-    reportRunbookPlan(report, config, plan, observed);
-    await refuseIfAny(config, cluster, plan);
-    if (config.mode === 'plan') {
-      report.notes.push('Plan mode: nothing was changed.');
-      return;
-    }
-    await applyRunbook(config, deadline, { prepared, cluster, report, observed }, plan);
-  } finally {
-    cluster.kube.close();
+  const plan = planRunbook(config, observed);
+  reportRunbookPlan(report, config, plan, observed);
+  await refuseIfAny(config, cluster, plan);
+  if (config.mode === 'plan') {
+    report.notes.push('Plan mode: nothing was changed.');
+    return;
   }
-  core.info(
-    `SkyPilot API server ready at ${report.serverUrl}${report.restored || report.restoredFrom?.kind === 'snapshot' ? ' with its previous state' : ''}`,
-  );
+  // The release lock is taken only when the plan changes something (never in plan mode).
+  await applyWithLock(config, deadline, { prepared, cluster, report, observed }, plan);
+  const restored = report.restored || report.restoredFrom?.kind === 'snapshot';
+  core.info(`SkyPilot API server ready at ${report.serverUrl}${restored ? ' with its previous state' : ''}`);
 }

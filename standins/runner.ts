@@ -30,7 +30,27 @@ export interface RunOptions {
 }
 
 /** Runs the bundled action exactly as the runner does: INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY. */
-export async function runAction(options: RunOptions): Promise<ActionRun> {
+export function runAction(options: RunOptions): Promise<ActionRun> {
+  return startAction(options).done;
+}
+
+/** A run in progress, for tests that cancel it or kill it midway as the runner would. */
+export interface RunningAction {
+  readonly pid: number;
+  /** RUNNER_TEMP of this run: every process it starts inherits it. */
+  readonly temp: string;
+  /** What it printed so far. */
+  stdout(): string;
+  /** Resolves once a line of its output matches (rejects if it ends first). */
+  waitForOutput(pattern: RegExp): Promise<void>;
+  /** What the runner sends on cancellation: SIGINT, then SIGTERM. */
+  signal(signal: NodeJS.Signals): void;
+  /** The runner's last resort: SIGKILL to the action and to every process it started. */
+  killTree(): void;
+  done: Promise<ActionRun>;
+}
+
+export function startAction(options: RunOptions): RunningAction {
   const runnerDir = options.runnerDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-runner-'));
   const temp = path.join(runnerDir, 'temp');
   const files = path.join(runnerDir, 'files');
@@ -74,25 +94,101 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of watchers.filter((w) => w.pattern.test(stdout))) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve();
+    }
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearTimeout(timer);
-
-  return {
-    code,
-    stdout,
-    stderr,
-    outputs: parseFileCommand(fs.readFileSync(outputFile, 'utf8')),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
-    errors: stdout
-      .split('\n')
-      .filter((l) => l.startsWith('::error'))
-      .map((l) => l.replace(/^::error[^:]*::/, '')),
-    leftInTemp: listFiles(temp).filter((f) => !before.has(f)),
-    exportedEnv: parseFileCommand(fs.readFileSync(envFile, 'utf8')),
+  const pid = child.pid ?? -1;
+  const killTree = (): void => {
+    // Every descendant first: once the action dies, its children are reparented and no longer found.
+    for (const p of [...descendants(pid), pid]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   };
+  const timer = setTimeout(killTree, options.timeoutMs ?? 240_000);
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const done = exited.then((code) => {
+    clearTimeout(timer);
+    return {
+      code,
+      stdout,
+      stderr,
+      outputs: parseFileCommand(fs.readFileSync(outputFile, 'utf8')),
+      summary: fs.readFileSync(summaryFile, 'utf8'),
+      errors: stdout
+        .split('\n')
+        .filter((l) => l.startsWith('::error'))
+        .map((l) => l.replace(/^::error[^:]*::/, '')),
+      leftInTemp: listFiles(temp).filter((f) => !before.has(f)),
+      exportedEnv: parseFileCommand(fs.readFileSync(envFile, 'utf8')),
+    };
+  });
+  return {
+    pid,
+    temp,
+    stdout: () => stdout,
+    waitForOutput: (pattern) =>
+      pattern.test(stdout)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            watchers.push({ pattern, resolve });
+            void exited.then(() => reject(new Error(`the action ended before printing ${String(pattern)}`)));
+          }),
+    signal: (signal) => child.kill(signal),
+    killTree,
+    done,
+  };
+}
+
+/** Processes whose environment holds `RUNNER_TEMP=<temp>`: what a run started and left running (Linux /proc). */
+export function processesOf(temp: string): number[] {
+  const marker = `RUNNER_TEMP=${temp}\0`;
+  return procPids().filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const p of procPids()) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+      parents.set(p, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const visit = (pid: number): void => {
+    for (const [child, parent] of parents) {
+      if (parent !== pid) continue;
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  return found;
+}
+
+function procPids(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
 }
 
 /** Parses the `name<<delimiter` blocks that @actions/core writes to GITHUB_OUTPUT and GITHUB_ENV. */

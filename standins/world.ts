@@ -7,7 +7,7 @@ import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } 
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
 import { startLatencyProxy, type LatencyProxy } from './latency.js';
-import { runAction, type ActionRun } from './runner.js';
+import { runAction, startAction, type ActionRun, type RunningAction } from './runner.js';
 
 // Everything the action talks to, on this machine: Google Compute (with the workload identity token exchange),
 // a GKE cluster's API server with its ingress, the tool download sites and the SkyPilot chart repository.
@@ -35,6 +35,12 @@ export interface LocalWorld {
   env(): Record<string, string>;
   /** Runs the bundled action as the runner does, in this world. */
   run(overrides?: Record<string, string>, extraEnv?: Record<string, string>): Promise<ActionRun>;
+  /** Starts a run without waiting for it (to cancel or kill it midway); `runnerDir` for another runner. */
+  start(
+    overrides?: Record<string, string>,
+    extraEnv?: Record<string, string>,
+    options?: { runnerDir?: string; timeoutMs?: number },
+  ): RunningAction;
   /** The cluster is lost: its API server is thrown away and a brand-new empty one takes its place. */
   loseCluster(options?: KubeStandInOptions): Promise<void>;
   /** The latency proxies the action goes through, when the world was started with `latencyMs`. */
@@ -124,6 +130,13 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     env: () => ({ GOOGLE_APPLICATION_CREDENTIALS: credentials, KUBECONFIG: kubeconfig }),
     run: (overrides = {}, extraEnv = {}) =>
       runAction({ inputs: world.inputs(overrides), env: { ...world.env(), ...extraEnv }, runnerDir }),
+    start: (overrides = {}, extraEnv = {}, options = {}) =>
+      startAction({
+        inputs: world.inputs(overrides),
+        env: { ...world.env(), ...extraEnv },
+        runnerDir: options.runnerDir ?? runnerDir,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      }),
     loseCluster: async (replacement = {}) => {
       await kube.close();
       kube = await startKubeStandIn({ ...kubeOptions, ...replacement });

@@ -16,6 +16,7 @@ import {
   computeWrites,
   DISK,
   kubeWrites,
+  kubeWritesBesideTheLock,
   node24,
   ok,
   visible,
@@ -204,7 +205,9 @@ describe('a failure at each step, then a rerun that converges with nothing lost'
     const failed = await world.run();
     assert.equal(failed.code, 1);
     assert.match(failed.errors[0] ?? '', /ZONE_RESOURCE_POOL_EXHAUSTED/);
-    assert.deepEqual(kubeWrites(world), [], 'no volume for a disk that is not there');
+    // The lock (taken before any change) is all the cluster saw.
+    assert.deepEqual(kubeWritesBesideTheLock(world), [], 'no volume for a disk that is not there');
+    assert.equal(world.kube.list('coordination.k8s.io/v1', 'Lease').length, 0, 'the lock was released');
   });
 
   it('a dropped connection on the insert still leaves exactly one disk', async () => {

@@ -370,11 +370,17 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
   )) as typeof process.stdout.write;
   try {
     await assert.rejects(
-      waitForHealth(url, { username: 'skypilot', password: undefined }, new Deadline(1000), {
-        pollMs: 100,
-        kube: client,
-        target,
-      }),
+      // 1 s to get healthy, then the run's reserve, where the diagnostics run.
+      waitForHealth(
+        url,
+        { username: 'skypilot', password: undefined },
+        new Deadline(11_000, Date.now, 10_000),
+        {
+          pollMs: 100,
+          kube: client,
+          target,
+        },
+      ),
       /not healthy within .*status unhealthy/,
     );
   } finally {

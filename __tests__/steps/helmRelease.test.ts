@@ -14,7 +14,10 @@ import { persistentVolumeManifest } from '../../src/steps/persistentVolume.js';
 import {
   chartSource,
   chooseAuthCredentials,
+  applyHelmRelease,
   mergeValues,
+  observeRelease,
+  planHelmRelease,
   needsDevel,
   pendingRelease,
   planRelease,
@@ -23,6 +26,9 @@ import {
   type ReleaseTarget,
 } from '../../src/steps/helmRelease.js';
 import { htpasswdLine, htpasswdMatches } from '../../src/lib/htpasswd.js';
+import { readHelmRelease } from '../../src/clients/helmStorage.js';
+import { isRefusal } from '../../src/lib/plan.js';
+import { freePendingRelease } from '../../src/steps/freeRelease.js';
 import { argvRecorder, kubeClientOf, toolEnv } from '../support/clients.js';
 import { deployRelease } from '../support/steps.js';
 
@@ -142,30 +148,48 @@ test('planRelease: install, upgrade on a new chart or values, keep when equal', 
   );
 });
 
-test('a release stuck pending names the way out', () => {
+test('a release stuck pending is freed: roll back to the last deployed revision, or uninstall without one', () => {
   assert.equal(pendingRelease('skypilot', 'skypilot', observed()), undefined);
   const install = pendingRelease(
     'skypilot',
     'skypilot',
     observed({ status: 'pending-install', revision: 1 }),
   );
-  assert.equal(install?.action, 'refuse');
-  assert.match(install.reason, /pending-install/);
-  assert.match(install.hint, /helm uninstall skypilot -n skypilot/);
-  assert.match(install.hint, /Retain/);
+  assert.deepEqual(
+    { ...install, reason: undefined },
+    { action: 'uninstall', pendingRevision: 1, status: 'pending-install', reason: undefined },
+  );
+  assert.match(install?.reason ?? '', /revision 1 of skypilot\/skypilot is pending-install/);
   const history = [
     { revision: 1, status: 'superseded' },
     { revision: 2, status: 'deployed' },
     { revision: 3, status: 'pending-upgrade' },
   ];
-  const upgrade = pendingRelease('skypilot', 'skypilot', observed({ status: 'pending-upgrade', history }));
-  assert.match(upgrade?.hint ?? '', /helm rollback skypilot 2 -n skypilot/);
+  const upgrade = pendingRelease(
+    'skypilot',
+    'skypilot',
+    observed({ status: 'pending-upgrade', revision: 3, history }),
+  );
+  assert.deepEqual(
+    { action: upgrade?.action, revision: upgrade && 'revision' in upgrade ? upgrade.revision : 0 },
+    {
+      action: 'rollback',
+      revision: 2,
+    },
+  );
   const rollback = pendingRelease(
     'skypilot',
     'ns',
     observed({ status: 'pending-rollback', history: history.slice(0, 1) }),
   );
-  assert.match(rollback?.hint ?? '', /helm rollback skypilot 1 -n ns/);
+  assert.equal(rollback && 'revision' in rollback ? rollback.revision : 0, 1);
+  // An upgrade stuck on top of failed revisions only has nothing to go back to.
+  const noGood = pendingRelease(
+    'skypilot',
+    'ns',
+    observed({ status: 'pending-upgrade', revision: 2, history: [{ revision: 1, status: 'failed' }] }),
+  );
+  assert.equal(noGood?.action, 'uninstall');
 });
 
 /** Real helm through a wrapper that appends its argv to one file, and the in-process Kubernetes client. */
@@ -362,17 +386,40 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       assert.deepEqual(afterData, before);
     });
 
-    test('a release left pending-upgrade is reported with the rollback command', async () => {
+    test('a release left pending-upgrade is rolled back to the last deployed revision, once, then upgraded', async () => {
       const lastDeployed = leavePending(kube, 'skypilot', 'skypilot', 'pending-upgrade');
-      kube.clearRequests();
+      const observation = {
+        ...(await observeRelease(clients.helm, clients.kube, target)),
+        authSecretExists: undefined,
+      };
+      const plan = planHelmRelease(target, observation);
+      assert.ok(!isRefusal(plan) && plan.free?.action === 'rollback');
+      assert.equal(plan.free.revision, lastDeployed);
       await assert.rejects(
-        deployRelease(clients.helm, clients.kube, target, { deadline: new Deadline(60_000) }),
-        (e: unknown) =>
-          e instanceof ActionError &&
-          /pending-upgrade/.test(e.message) &&
-          new RegExp(`helm rollback skypilot ${lastDeployed} -n skypilot`).test(e.hint ?? ''),
+        applyHelmRelease(clients.helm, clients.kube, target, plan, { deadline: new Deadline(60_000) }),
+        /still pending-upgrade/,
+        'a plan that still has to free the release never upgrades it',
       );
+      const done = await freePendingRelease(clients.helm, clients.kube, target, plan.free);
+      assert.match(done ?? '', new RegExp(`rolled it back to revision ${lastDeployed}`));
+      assert.match(
+        clients.argv(),
+        new RegExp(`rollback skypilot ${lastDeployed} --namespace skypilot --timeout`),
+      );
+      const after = await readHelmRelease(clients.kube, 'skypilot', 'skypilot');
+      assert.deepEqual([after?.status, after?.revision], ['deployed', lastDeployed + 2]);
+      // The same plan again finds the release changed: nothing is done twice.
+      kube.clearRequests();
+      assert.equal(await freePendingRelease(clients.helm, clients.kube, target, plan.free), undefined);
       assert.deepEqual(kube.mutatingRequests(), []);
+      const result = await deployRelease(clients.helm, clients.kube, target, {
+        deadline: new Deadline(120_000),
+      });
+      assert.equal(
+        result.revision,
+        lastDeployed + 3,
+        'the rolled-back values are upgraded to the wanted ones',
+      );
     });
   });
 }
@@ -394,7 +441,8 @@ test('a rollout that never becomes available fails with diagnostics and leaves n
         clients.helm,
         clients.kube,
         { ...TARGET, repoUrl: repo.url, values: { apiService: { skipResourceCheck: true } } },
-        { deadline: new Deadline(4000) },
+        // 4 s for the rollout, then the reserve that diagnostics run in.
+        { deadline: new Deadline(14_000, Date.now, 10_000) },
       ),
       (e: unknown) => e instanceof ActionError && /helm upgrade --install of skypilot failed/.test(e.message),
     ),

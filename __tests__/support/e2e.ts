@@ -24,6 +24,13 @@ export function kubeWrites(world: LocalWorld): string[] {
   return world.kube.mutatingRequests().map((r) => `${r.method} ${r.path}`);
 }
 
+/** Writes beside the release lock's own (its Lease, and the namespace it lives in). */
+export function kubeWritesBesideTheLock(world: LocalWorld): string[] {
+  return kubeWrites(world).filter(
+    (w) => !/\/leases(\/|$)/.test(w) && !/^PATCH \/api\/v1\/namespaces\/[^/]+$/.test(w),
+  );
+}
+
 export function clearLogs(world: LocalWorld): void {
   world.compute.requests.length = 0;
   world.kube.clearRequests();

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import type { Budget } from '../lib/deadline.js';
 import { runCommand, type CommandOptions, type CommandResult } from './command.js';
 
 export interface HelmOptions {
@@ -6,6 +7,8 @@ export interface HelmOptions {
   kubeconfig?: string;
   /** Extra environment for every call (tests point HELM_CACHE_HOME and friends at a temp dir). */
   env?: Record<string, string>;
+  /** The run's time: each helm process is stopped when it runs out (helm's API requests have no timeout). */
+  budget?: Budget;
 }
 
 /** Where a chart comes from, as `helm pull` and `helm upgrade` take it. */
@@ -31,6 +34,9 @@ export interface UpgradeInstall {
   secrets?: readonly string[];
 }
 
+/** How helm words its own --timeout running out (helm 3's wait, helm 4's status watcher, client-go). */
+const HELM_TIMEOUT = /context deadline exceeded|timed out waiting for the condition/i;
+
 /**
  * The Helm client, started only to fetch a chart or to change a release (the release itself is read from its
  * storage, in-process). Every call goes through `run`, and so through runCommand.
@@ -44,7 +50,23 @@ export class Helm {
   run(args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
     const global = this.options.kubeconfig ? [`--kubeconfig=${this.options.kubeconfig}`] : [];
     const env = this.options.env || options.env ? { ...this.options.env, ...options.env } : undefined;
-    return runCommand(this.binary, [...args, ...global], { ...options, ...(env ? { env } : {}) });
+    const budget = options.budget ?? this.options.budget;
+    return runCommand(this.binary, [...args, ...global], {
+      isRequestTimeout: (result) => HELM_TIMEOUT.test(result.stderr),
+      ...options,
+      ...(env ? { env } : {}),
+      ...(budget ? { budget } : {}),
+    });
+  }
+
+  /** The same client, its processes bounded by `budget` instead (a cleanup with a budget of its own). */
+  withBudget(budget: Budget): Helm {
+    return new Helm(this.binary, { ...this.options, budget });
+  }
+
+  /** `--timeout` for a helm call that waits: what the client's budget leaves, less a margin (see helmTimeout). */
+  timeout(): string {
+    return helmTimeout(this.options.budget);
   }
 
   /** `v3.17.3` or `v4.1.4`. */
@@ -67,6 +89,24 @@ export class Helm {
     return (await this.run(args, { secrets: request.secrets ?? [] })).stdout;
   }
 
+  /** `helm rollback`: a new revision with the given one's chart and values (it frees a release left pending). */
+  async rollback(release: string, namespace: string, revision: number): Promise<void> {
+    await this.run([
+      'rollback',
+      release,
+      String(revision),
+      '--namespace',
+      namespace,
+      '--timeout',
+      this.timeout(),
+    ]);
+  }
+
+  /** `helm uninstall --wait`: deletes what the release made, and its records. */
+  async uninstall(release: string, namespace: string): Promise<void> {
+    await this.run(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', this.timeout()]);
+  }
+
   /** `helm upgrade --install --wait`: values only through files, so no secret reaches argv. */
   async upgradeInstall(request: UpgradeInstall): Promise<void> {
     const args = [
@@ -83,6 +123,17 @@ export class Helm {
     const result = await this.run(args, { secrets: request.secrets ?? [] });
     if (result.stdout.trim()) core.info(result.stdout.trimEnd());
   }
+}
+
+/**
+ * helm's `--timeout` from what is left of the budget, less a margin (a tenth, 2-15 s) so that helm reports its
+ * own timeout and records the release as failed before the budget's end stops the process.
+ */
+export function helmTimeout(budget: Budget | undefined, fallbackSeconds = 300): string {
+  if (!budget) return `${fallbackSeconds}s`;
+  const left = budget.remainingMs();
+  const margin = Math.min(15_000, Math.max(2_000, left / 10));
+  return `${Math.max(1, Math.floor((left - margin) / 1000))}s`;
 }
 
 function chartArgs(ref: ChartRef): string[] {

@@ -1,14 +1,31 @@
 import { ActionError } from './errors.js';
 
-/** The overall `timeout` input, shared by every wait and retry so no step can outlive it. */
-export class Deadline {
-  private readonly end: number;
+/** How much time a call may take: the run's Deadline, or anything else that counts down. */
+export interface Budget {
+  remainingMs(): number;
+}
+
+/**
+ * The overall `timeout` input, shared by every wait and retry so no step can outlive it. The work stops
+ * `reserveMs` before the run's end, so what follows a failure (diagnostics, releasing the lock, the summary)
+ * still fits inside `timeout`.
+ */
+export class Deadline implements Budget {
+  private end: number;
+  private runEnd: number;
 
   constructor(
     readonly totalMs: number,
     private readonly now: () => number = Date.now,
+    readonly reserveMs = 0,
   ) {
-    this.end = now() + totalMs;
+    this.runEnd = now() + totalMs;
+    this.end = this.runEnd - Math.min(reserveMs, totalMs);
+  }
+
+  /** The run's deadline for a `timeout`: its reserve is a fifth of it, at most RUN_RESERVE_MS. */
+  static forRun(timeoutMs: number): Deadline {
+    return new Deadline(timeoutMs, Date.now, Math.min(RUN_RESERVE_MS, Math.floor(timeoutMs / 5)));
   }
 
   remainingMs(): number {
@@ -19,6 +36,17 @@ export class Deadline {
     return this.remainingMs() <= 0;
   }
 
+  /** At most `capMs` from now, for the work after a failure: it may use the reserve, never pass the run's end. */
+  grace(capMs: number): Budget {
+    const end = Math.min(this.now() + capMs, this.runEnd);
+    return { remainingMs: () => Math.max(0, end - this.now()) };
+  }
+
+  /** A cancelled run: nothing new may start, not even in the reserve. */
+  cancel(): void {
+    this.end = this.runEnd = this.now();
+  }
+
   /** Throws when the deadline has passed, naming what was being waited for. */
   check(what: string): void {
     if (this.expired()) {
@@ -27,6 +55,15 @@ export class Deadline {
       });
     }
   }
+}
+
+/** What Deadline.forRun keeps back from the work at most: diagnostics (20 s), stopping a child, the lock. */
+export const RUN_RESERVE_MS = 25_000;
+
+/** A budget of `ms` from now, for calls that must end soon whatever the run's deadline (releasing the lock). */
+export function budgetOf(ms: number, now: () => number = Date.now): Budget {
+  const end = now() + ms;
+  return { remainingMs: () => Math.max(0, end - now()) };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -44,3 +44,18 @@ export function describeError(error: unknown): string {
   const text = parts.join(': ');
   return error instanceof ActionError && error.hint ? `${text}. ${error.hint}` : text;
 }
+
+/** A call stopped because the run's time (or its own request timeout) ran out: names the call and the step. */
+export class OutOfTimeError extends ActionError {
+  constructor(
+    message: string,
+    readonly step: string,
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, {
+      hint: "Raise the 'timeout' input if the cluster is slow but healthy; a rerun converges",
+      ...options,
+    });
+    this.name = 'OutOfTimeError';
+  }
+}

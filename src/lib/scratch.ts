@@ -1,25 +1,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onCancel } from './cancellation.js';
 
-// Folders the action writes while it runs (a pulled chart, a values file). Each is removed as soon as its step is
-// done, and whatever is left is removed when the run ends, however it ends: nothing is left behind in RUNNER_TEMP.
+// Folders the action writes while it runs (a pulled chart, a values file with the htpasswd line). Each is
+// removed as soon as its step is done, whatever is left when the run ends, and everything at once when the run
+// is cancelled: nothing is left behind in RUNNER_TEMP.
 
-const live = new Set<string>();
+const live = new Map<string, () => void>();
 
-/** A new private (0700) folder under RUNNER_TEMP, removed by `removeScratch` or at the end of the run. */
+/** A new private (0700) folder under RUNNER_TEMP, removed by `removeScratch`, at the end of the run, or on cancel. */
 export function scratchDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), `skyha-${prefix}-`));
-  live.add(dir);
+  live.set(
+    dir,
+    onCancel(`removing ${dir}`, () => removeScratch(dir)),
+  );
   return dir;
 }
 
 export function removeScratch(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
+  live.get(dir)?.();
   live.delete(dir);
 }
 
-/** Removes every folder still there; safe to call more than once (the end of the run, a cancellation). */
+/** Removes every folder still there; safe to call more than once. */
 export function removeAllScratch(): void {
-  for (const dir of [...live]) removeScratch(dir);
+  for (const dir of [...live.keys()]) removeScratch(dir);
 }

@@ -46,11 +46,19 @@ export async function connectToCluster(
   const target = config.cluster
     ? { cluster: config.cluster, location: config.clusterLocation, project: config.project }
     : undefined;
-  const kubeconfig = await clusterCredentials(tools.gcloud?.binary ?? 'gcloud', target);
+  const kubeconfig = await clusterCredentials(
+    tools.gcloud?.binary ?? 'gcloud',
+    target,
+    process.env,
+    deadline,
+  );
   if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
   const kube = KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
     budget: deadline,
     debug: (line) => core.debug(line),
   });
-  return { kube, helm: new Helm(tools.helm.binary, kubeconfig ? { kubeconfig } : {}) };
+  return {
+    kube,
+    helm: new Helm(tools.helm.binary, { ...(kubeconfig ? { kubeconfig } : {}), budget: deadline }),
+  };
 }

@@ -1,5 +1,6 @@
 import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { Config } from '../config/config.js';
+import { enterStep } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import type { Report } from '../report.js';
 import { observeClaim } from '../steps/claim.js';
@@ -24,6 +25,7 @@ export async function observeRunbook(
   report: Report,
   connected?: Cluster,
 ): Promise<{ observed: Observed; cluster: Cluster }> {
+  enterStep('observe');
   const { compute, target } = prepared;
   const backups = scheduleTarget(config);
   const diskRead = observeDisk(compute, target, deadline);

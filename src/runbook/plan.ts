@@ -149,6 +149,21 @@ export function reportRunbookPlan(
   );
 }
 
+/** Whether applying the plan changes anything: only then is the release lock taken (a converged rerun writes nothing). */
+export function planChangesAnything(plan: RunbookPlan): boolean {
+  const { release, claim, schedule } = plan;
+  return (
+    plan.disk.action === 'create' ||
+    ['create', 'update', 'attach'].includes(schedule.action) ||
+    plan.secrets.some((p) => p.action !== 'keep') ||
+    plan.volume.action === 'create' ||
+    plan.volume.action === 'update' ||
+    claim.action === 'create' ||
+    claim.action === 'adopt' ||
+    (!isRefusal(release) && (release.action !== 'keep' || release.free !== undefined))
+  );
+}
+
 /**
  * The first refusal of the plan, in runbook order, becomes the run's one error. A refused volume on the state
  * disk still gets its reclaim policy back to Retain first (except in plan mode, which changes nothing).

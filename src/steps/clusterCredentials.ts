@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import { runCommand } from '../clients/command.js';
+import type { Budget } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 
 export interface ClusterTarget {
@@ -20,6 +21,7 @@ export async function clusterCredentials(
   gcloud: string,
   target: ClusterTarget | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  budget?: Budget,
 ): Promise<string | undefined> {
   if (!target) return env.KUBECONFIG || undefined;
   const dir = fs.mkdtempSync(path.join(env.RUNNER_TEMP || os.tmpdir(), 'skyha-kube-'));
@@ -37,7 +39,7 @@ export async function clusterCredentials(
         `--location=${target.location}`,
         `--project=${target.project}`,
       ],
-      { env: { KUBECONFIG: kubeconfig, USE_GKE_GCLOUD_AUTH_PLUGIN: 'True' } },
+      { env: { KUBECONFIG: kubeconfig, USE_GKE_GCLOUD_AUTH_PLUGIN: 'True' }, ...(budget ? { budget } : {}) },
     );
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,19 +1,23 @@
 import * as core from '@actions/core';
 import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
-import { Deadline } from '../lib/deadline.js';
+import { budgetOf, type Budget, type Deadline } from '../lib/deadline.js';
 import { describeError } from '../lib/errors.js';
 import { at } from '../lib/json.js';
 
-/** Diagnostics never outlive their purpose: a budget of their own, whatever is left of the run's. */
-const DIAGNOSTICS_MS = 20_000;
+/** Diagnostics explain a failure; they never get more than this, and never pass the run's end. */
+export const DIAGNOSTICS_MS = 20_000;
 
-/** What a user needs when the rollout fails: pods, services, claims, recent events and the server's last log lines. */
+/**
+ * What a user needs when the rollout fails: pods, services, claims, recent events and the server's last log
+ * lines, within a budget of their own (the run's time is usually what ran out).
+ */
 export async function printDiagnostics(
   kube: KubernetesClient,
   release: string,
   namespace: string,
+  deadline: Deadline | undefined,
 ): Promise<void> {
-  const budget = new Deadline(DIAGNOSTICS_MS);
+  const budget = deadline ? deadline.grace(DIAGNOSTICS_MS) : budgetOf(DIAGNOSTICS_MS);
   const scope = { namespace, budget };
   core.startGroup(`Diagnostics for ${release} in ${namespace}`);
   try {
@@ -44,7 +48,7 @@ async function printServerLogs(
   kube: KubernetesClient,
   release: string,
   pods: KubeObject[],
-  scope: { namespace: string; budget: Deadline },
+  scope: { namespace: string; budget: Budget },
 ): Promise<void> {
   const all = (await kube.list('apps/v1', 'Deployment', scope)).items;
   // The one that mounts the state claim; else (a release that lost its claim volume) the namespace's only one.
@@ -59,7 +63,8 @@ async function printServerLogs(
     : [];
   if (!mine.length) {
     const header = server ? `deploy/${name}` : 'the API server';
-    core.info(`--- last log lines of ${header}\n(${server ? 'no pod' : 'no Deployment mounts a claim'})`);
+    const why = server ? `no pod of deploy/${name} exists, so no logs` : 'no Deployment mounts a claim';
+    core.info(`--- last log lines of ${header}\n(${why})`);
     return;
   }
   for (const pod of mine) {

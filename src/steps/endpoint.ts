@@ -76,7 +76,7 @@ export async function discoverServerUrl(
     if (url) return url;
     if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
     if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-      await printDiagnostics(kube, target.release, target.namespace);
+      await printDiagnostics(kube, target.release, target.namespace, deadline);
       const waited = Math.round(deadline.totalMs / 1000);
       throw new ActionError(
         service
@@ -102,43 +102,41 @@ export async function waitForHealth(
 ): Promise<ServerHealth> {
   const handlers =
     auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
-  const client = new HttpClient('skyha-action', handlers, { socketTimeout: 10_000, allowRetries: false });
   let rejected = 0;
   let last = 'no answer yet';
-  try {
-    for (;;) {
-      const answer = await healthOnce(client, `${url}/api/health`);
-      if (answer.kind === 'healthy') return { url, ...answer.health };
-      if (answer.kind === 'unauthorized') {
-        if (auth.password === undefined) {
-          core.warning(
-            'The server asks for credentials and no web-password was given: its health was not checked',
-          );
-          return { url, version: undefined, apiVersion: undefined, commit: undefined };
-        }
-        // A changed password reaches ingress-nginx a moment after the rollout: a few 401s in a row are final.
-        if (++rejected >= 3) {
-          throw new ActionError(`The server at ${url} rejects the web-username/web-password credentials`, {
-            hint: 'Check that web-password is the password of the deployed auth, or that auth-secret holds a matching htpasswd line',
-          });
-        }
-      } else rejected = 0;
-      last = answer.detail;
-      if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-        if (options.kube && options.target) {
-          await printDiagnostics(options.kube, options.target.release, options.target.namespace);
-        }
-        throw new ActionError(
-          `The server at ${url} was not healthy within ${Math.round(deadline.totalMs / 1000)}s (last: ${last})`,
-          {
-            hint: 'The pod status, events and server logs above show why; fix the cause and rerun (the disk keeps its state)',
-          },
+  for (;;) {
+    // Each poll's socket timeout is what is left of the run (10 s at most), so a silent server cannot outlast it.
+    const socketTimeout = Math.max(1000, Math.min(10_000, deadline.remainingMs()));
+    const client = new HttpClient('skyha-action', handlers, { socketTimeout, allowRetries: false });
+    const answer = await healthOnce(client, `${url}/api/health`).finally(() => client.dispose());
+    if (answer.kind === 'healthy') return { url, ...answer.health };
+    if (answer.kind === 'unauthorized') {
+      if (auth.password === undefined) {
+        core.warning(
+          'The server asks for credentials and no web-password was given: its health was not checked',
         );
+        return { url, version: undefined, apiVersion: undefined, commit: undefined };
       }
-      await sleep(options.pollMs ?? 5000);
+      // A changed password reaches ingress-nginx a moment after the rollout: a few 401s in a row are final.
+      if (++rejected >= 3) {
+        throw new ActionError(`The server at ${url} rejects the web-username/web-password credentials`, {
+          hint: 'Check that web-password is the password of the deployed auth, or that auth-secret holds a matching htpasswd line',
+        });
+      }
+    } else rejected = 0;
+    last = answer.detail;
+    if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
+      if (options.kube && options.target) {
+        await printDiagnostics(options.kube, options.target.release, options.target.namespace, deadline);
+      }
+      throw new ActionError(
+        `The server at ${url} was not healthy within ${Math.round(deadline.totalMs / 1000)}s (last: ${last})`,
+        {
+          hint: 'The pod status, events and server logs above show why; fix the cause and rerun (the disk keeps its state)',
+        },
+      );
     }
-  } finally {
-    client.dispose();
+    await sleep(options.pollMs ?? 5000);
   }
 }
 

@@ -6,7 +6,7 @@ import * as semver from 'semver';
 import * as tc from '@actions/tool-cache';
 import { parse as parseYaml } from 'yaml';
 import { CommandError } from '../clients/command.js';
-import type { ChartRef, Helm, UpgradeInstall } from '../clients/helm.js';
+import { helmTimeout, type ChartRef, type Helm, type UpgradeInstall } from '../clients/helm.js';
 import { readHelmRelease, type StoredRevision } from '../clients/helmStorage.js';
 import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { ReleaseConfig } from '../config/config.js';
@@ -81,6 +81,8 @@ export type HelmReleasePlan =
         ours: Record<string, unknown>;
         authCredentials: string | undefined;
         chart: ObservedChart;
+        /** Set when the release is stuck pending: freed first, under the lock, then planned again. */
+        free?: FreeRelease;
       })
   | Refusal;
 
@@ -183,28 +185,35 @@ export function planRelease(
   };
 }
 
-/** A release a cancelled run left mid-operation blocks every upgrade: say how to get out. */
+/** How a release a stopped run left pending is freed: rolled back to its last deployed revision, or uninstalled. */
+export type FreeRelease = {
+  /** The stuck revision and its status: freed only if the release is still exactly that. */
+  pendingRevision: number;
+  status: string;
+  reason: string;
+} & ({ action: 'rollback'; revision: number } | { action: 'uninstall' });
+
+/** A release a stopped run left mid-operation blocks every upgrade: how to free it (done under the lock). */
 export function pendingRelease(
   release: string,
   namespace: string,
   observed: ObservedRelease,
-): Refusal | undefined {
+): FreeRelease | undefined {
   if (!PENDING.includes(observed.status)) return undefined;
-  const reason = `Helm release ${release} in ${namespace} is stuck in ${observed.status} (revision ${observed.revision}), probably left by a cancelled run`;
+  const stuck = { pendingRevision: observed.revision, status: observed.status };
+  const reason = `revision ${observed.revision} of ${namespace}/${release} is ${observed.status}, left by a run that was stopped`;
   const lastGood = [...observed.history]
     .filter((r) => r.status === 'deployed' || r.status === 'superseded')
     .sort((a, b) => b.revision - a.revision)[0];
-  if (observed.status === 'pending-install' || !lastGood) {
-    return refuse(
-      reason,
-      `Run \`helm uninstall ${release} -n ${namespace}\` and rerun. This is safe: the volume's Retain policy keeps the ` +
-        'disk and its state, and the next run binds the volume again',
-    );
-  }
-  return refuse(
-    reason,
-    `Run \`helm rollback ${release} ${lastGood.revision} -n ${namespace}\` (the last deployed revision) and rerun`,
-  );
+  if (observed.status === 'pending-install' || !lastGood)
+    return { ...stuck, action: 'uninstall', reason: `${reason}, with no deployed revision` };
+  return { ...stuck, action: 'rollback', revision: lastGood.revision, reason };
+}
+
+export function describeFreeRelease(free: FreeRelease): string {
+  return free.action === 'rollback'
+    ? `roll back to revision ${free.revision} (${free.reason})`
+    : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
 }
 
 /**
@@ -300,8 +309,7 @@ export function planHelmRelease(
   options: { repair?: string; planOnly?: boolean } = {},
 ): HelmReleasePlan {
   const { release: observed } = observation;
-  const stuck = observed && pendingRelease(target.name, target.namespace, observed);
-  if (stuck) return stuck;
+  const free = observed && pendingRelease(target.name, target.namespace, observed);
   const warnings: string[] = [];
   if (target.auth.authSecret && observation.authSecretExists === false) {
     const missing = authSecretMissing(target.namespace, target.auth.authSecret);
@@ -314,9 +322,12 @@ export function planHelmRelease(
   const { chart } = observation;
   const planned = planRelease(observed, { chartVersion: chart.version, values: desired });
   // helm upgrade recreates what the release owns but the cluster lost; a kept release would leave it missing.
-  const plan: ReleasePlan =
-    planned.action === 'keep' && options.repair ? { action: 'upgrade', reason: options.repair } : planned;
-  return { ...plan, observed, ours, authCredentials, chart, warnings, notes: [] };
+  const plan: ReleasePlan = free
+    ? { action: free.action === 'uninstall' ? 'install' : 'upgrade', reason: 'once the release is freed' }
+    : planned.action === 'keep' && options.repair
+      ? { action: 'upgrade', reason: options.repair }
+      : planned;
+  return { ...plan, observed, ours, authCredentials, chart, warnings, notes: [], ...(free ? { free } : {}) };
 }
 
 function authSecretMissing(namespace: string, name: string): Refusal {
@@ -328,7 +339,9 @@ function authSecretMissing(namespace: string, name: string): Refusal {
 }
 
 export function describeReleasePlan(plan: HelmReleasePlan): string {
-  return plan.action === 'refuse' ? `refuse: ${plan.reason}` : `${plan.action} (${plan.reason})`;
+  if (plan.action === 'refuse') return `refuse: ${plan.reason}`;
+  const then = `${plan.action} (${plan.reason})`;
+  return plan.free ? `${describeFreeRelease(plan.free)}, then ${then}` : then;
 }
 
 /** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
@@ -340,6 +353,12 @@ export async function applyHelmRelease(
   options: { deadline: Deadline; diagnose?: boolean },
 ): Promise<ReleaseFacts> {
   if (isRefusal(plan)) throw refusalError(plan);
+  if (plan.free)
+    throw new ActionError(`Helm release ${target.name} is still ${plan.free.status}`, {
+      hint:
+        'The action freed it under its lock, yet it is pending again: something outside the action (a helm ' +
+        `command?) is changing it. Check \`helm history ${target.name} -n ${target.namespace}\` and rerun`,
+    });
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && plan.observed) {
     const chartVersion = plan.observed.chartVersion ?? plan.chart.version;
@@ -356,7 +375,8 @@ export async function applyHelmRelease(
   try {
     await upgradeInstall(helm, target, plan, options.deadline);
   } catch (error) {
-    if (options.diagnose !== false) await printDiagnostics(kube, target.name, target.namespace);
+    if (options.diagnose !== false)
+      await printDiagnostics(kube, target.name, target.namespace, options.deadline);
     throw new ActionError(`helm upgrade --install of ${target.name} failed`, {
       cause: error,
       hint: /another operation|in progress/i.test(describeError(error))
@@ -384,7 +404,7 @@ async function upgradeInstall(
   plan: Exclude<HelmReleasePlan, Refusal>,
   deadline: Deadline,
 ): Promise<void> {
-  const timeout = `${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`;
+  const timeout = helmTimeout(deadline);
   await withValuesFiles(target, plan, (request) => helm.upgradeInstall({ ...request, timeout }));
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as core from '@actions/core';
 import { runCommand } from '../clients/command.js';
+import type { Budget } from '../lib/deadline.js';
 import { componentsSnapshotUrl } from './gcloud.js';
 import { findExecutable, type InstalledTool } from './installer.js';
 import type { Site } from './types.js';
@@ -15,6 +16,7 @@ export async function ensureAuthPlugin(
   site: Site,
   officialBase: string,
   searchPath: string,
+  budget?: Budget,
 ): Promise<string> {
   const besideGcloud = path.join(path.dirname(gcloudTool.binary), 'gke-gcloud-auth-plugin');
   const existing = fs.existsSync(besideGcloud)
@@ -31,6 +33,7 @@ export async function ensureAuthPlugin(
   if (site.base !== officialBase) env.CLOUDSDK_COMPONENT_MANAGER_SNAPSHOT_URL = componentsSnapshotUrl(site);
   await runCommand(gcloudTool.binary, ['components', 'install', 'gke-gcloud-auth-plugin', '--quiet'], {
     env,
+    ...(budget ? { budget } : {}),
   });
   core.info(`[gcloud] installed gke-gcloud-auth-plugin at ${besideGcloud}`);
   return besideGcloud;

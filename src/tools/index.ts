@@ -119,7 +119,7 @@ async function installGcloud(
   const acceptAnyOnPath = request.kind === 'exact' && request.pinned && sha256 === undefined;
   const tool = await installTool(gcloud, request, { ...ctx, acceptAnyOnPath, ...(sha256 ? { sha256 } : {}) });
   try {
-    await ensureAuthPlugin(tool, site, gcloud.officialBase, ctx.searchPath);
+    await ensureAuthPlugin(tool, site, gcloud.officialBase, ctx.searchPath, ctx.deadline);
     return tool;
   } catch (error) {
     if (tool.source !== 'path') throw error;
@@ -133,7 +133,7 @@ async function installGcloud(
       searchPath: '',
       ...(sha256 ? { sha256 } : {}),
     });
-    await ensureAuthPlugin(own, site, gcloud.officialBase, ctx.searchPath);
+    await ensureAuthPlugin(own, site, gcloud.officialBase, ctx.searchPath, ctx.deadline);
     return own;
   }
 }

@@ -50,7 +50,7 @@ export async function installTool(
   );
 
   if (ctx.acceptAnyOnPath) {
-    const onPath = await findOnPath(spec, ctx.searchPath);
+    const onPath = await findOnPath(spec, ctx.searchPath, ctx.deadline);
     if (onPath) {
       log(`using ${onPath.version} already on PATH at ${onPath.binary} (no exact version asked for)`);
       return onPath;
@@ -72,7 +72,7 @@ export async function installTool(
     log(`the tool cache entry ${cached} has no ${spec.binary}; downloading again`);
   }
 
-  const onPath = await findOnPath(spec, ctx.searchPath);
+  const onPath = await findOnPath(spec, ctx.searchPath, ctx.deadline);
   if (onPath?.version === version) {
     log(`using ${version} already on PATH at ${onPath.binary}`);
     return onPath;
@@ -139,7 +139,7 @@ async function download(
         },
       );
     }
-    await checkReportedVersion(spec, binary, version, url);
+    await checkReportedVersion(spec, binary, version, url, deadline);
     const cachedDir = await tc.cacheDir(root, spec.name, version, platform.arch);
     log(`installed ${version} into the tool cache at ${cachedDir}`);
     return {
@@ -175,8 +175,9 @@ async function checkReportedVersion(
   binary: string,
   version: string,
   url: string,
+  deadline: Deadline,
 ): Promise<void> {
-  const reported = await reportedVersion(spec, binary);
+  const reported = await reportedVersion(spec, binary, deadline);
   if (reported !== version) {
     throw new ActionError(
       `${url} holds a ${spec.name} that reports version ${reported ?? 'nothing'}, not ${version}`,
@@ -187,16 +188,24 @@ async function checkReportedVersion(
   }
 }
 
-async function reportedVersion(spec: ToolSpec, binary: string): Promise<string | undefined> {
-  const result = await runCommand(binary, spec.versionArgs, { allowFailure: true });
+async function reportedVersion(
+  spec: ToolSpec,
+  binary: string,
+  deadline: Deadline,
+): Promise<string | undefined> {
+  const result = await runCommand(binary, spec.versionArgs, { allowFailure: true, budget: deadline });
   return result.exitCode === 0 ? spec.parseVersion(result.stdout) : undefined;
 }
 
 /** The tool the runner already has, if its version can be read. */
-async function findOnPath(spec: ToolSpec, searchPath: string): Promise<InstalledTool | undefined> {
+async function findOnPath(
+  spec: ToolSpec,
+  searchPath: string,
+  deadline: Deadline,
+): Promise<InstalledTool | undefined> {
   const binary = findExecutable(path.basename(spec.binary), searchPath);
   if (binary === undefined) return undefined;
-  const version = await reportedVersion(spec, binary);
+  const version = await reportedVersion(spec, binary, deadline);
   if (version === undefined) return undefined;
   return { name: spec.name, version, binary, dir: path.dirname(binary), source: 'path' };
 }

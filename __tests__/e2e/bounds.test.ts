@@ -1,0 +1,303 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { at } from '../../src/lib/json.js';
+import { processesOf, type ActionRun } from '../../standins/runner.js';
+import { startLocalWorld, WORLD, type LocalWorld } from '../../standins/world.js';
+import {
+  assertNoSecret,
+  assertStateIntact,
+  clearLogs,
+  computeWrites,
+  kubeWrites,
+  ok,
+} from '../support/e2e.js';
+
+// Every run ends, on time, with a clear answer: hung API calls, a Deployment without pods, cancellation, a
+// killed run, two runs at once. Each case checks the state it leaves and that a rerun converges.
+
+/** A short timeout, so a hang costs the test little; the runner would kill the run 10 s after it. */
+const TIMEOUT = { timeout: '45s' };
+const RUNNER_KILLS_AFTER_MS = 55_000;
+
+/** Helm's release records, oldest first: `revision status`. */
+function revisions(world: LocalWorld): string[] {
+  return world.kube
+    .list('v1', 'Secret', 'skypilot')
+    .filter((s) => at(s, 'type') === 'helm.sh/release.v1')
+    .map((s) => ({
+      v: Number(at(s, 'metadata', 'labels', 'version')),
+      status: at(s, 'metadata', 'labels', 'status'),
+    }))
+    .sort((a, b) => a.v - b.v)
+    .map((r) => `${r.v} ${String(r.status)}`);
+}
+
+function leases(world: LocalWorld): Record<string, unknown>[] {
+  return world.kube.list('coordination.k8s.io/v1', 'Lease', 'skypilot');
+}
+
+/** What must hold after a run that failed or was stopped: it said why, wrote its summary, left nothing behind. */
+function assertEndedCleanly(run: ActionRun, error: RegExp): void {
+  assert.equal(
+    run.code,
+    1,
+    `the run must end by itself with an error, not be killed:\n${run.stdout.slice(-3000)}`,
+  );
+  assert.match(run.errors[0] ?? '', error);
+  assert.match(run.summary, /Failed: /, 'the summary was written');
+  assert.deepEqual(
+    run.leftInTemp.filter((f) => /values/.test(f)),
+    [],
+    'the values file with the htpasswd line is gone',
+  );
+  assertNoSecret(run, WORLD.password);
+}
+
+/** A changed chart value: the next deploy is a helm upgrade (and, once a rerun has made it, what is deployed). */
+let generation = 0;
+let deployed: Record<string, string> = {};
+function changedValues(): Record<string, string> {
+  generation += 1;
+  deployed = { values: `apiService:\n  annotations:\n    generation: "${generation}"\n` };
+  return deployed;
+}
+
+describe('every run ends on time with a clear answer (helm 4)', () => {
+  let world: LocalWorld;
+  before(async () => {
+    world = await startLocalWorld({ flavour: 'helm4' });
+    ok(await world.run());
+  });
+  after(() => world.close());
+
+  it('a request that never answers inside a helm call: the run ends by its timeout, naming the call', async () => {
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'PATCH',
+      path: /\/namespaces\/skypilot\//,
+      times: Infinity,
+    });
+    const values = changedValues();
+    const failed = await world.start({ ...values, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
+    hang.release();
+    assert.ok(hang.caught.length > 0, 'helm did reach the hung request');
+    assertEndedCleanly(
+      failed,
+      /helm upgrade --install skypilot .*(ran out of time|timed out) during step helm/,
+    );
+    assert.match(failed.stdout, /--- pods/, 'diagnostics ran in the reserve');
+    assert.deepEqual(leases(world), [], 'the lock was released');
+    assert.deepEqual(processesOf(path.join(world.runnerDir, 'temp')), [], 'no helm left running');
+    const rerun = ok(await world.run(values));
+    assert.match(revisions(world).at(-1) ?? '', / deployed$/);
+    assert.equal(rerun.outputs['helm-revision'], revisions(world).at(-1)?.split(' ')[0]);
+    assertStateIntact(world);
+    clearLogs(world);
+    ok(await world.run(values));
+    assert.deepEqual(kubeWrites(world), [], 'and then it has converged');
+  });
+
+  it('a request that never answers inside a helm call outside its --timeout: the run stops helm at its deadline', async () => {
+    // helm's --timeout bounds its waits, not the release reads before them: only the run's budget ends those.
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'GET',
+      path: /\/namespaces\/skypilot\/secrets/,
+      times: Infinity,
+    });
+    clearLogs(world);
+    const values = changedValues();
+    const failed = await world.start({ ...values, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
+    hang.release();
+    assertEndedCleanly(
+      failed,
+      /`helm upgrade --install skypilot .*` ran out of time during step helm: stopped after \d+ s, when the run's timeout was used up/,
+    );
+    assert.deepEqual(
+      kubeWrites(world).filter((w) => !/\/leases\//.test(w) && !/\/leases$/.test(w)),
+      [],
+      'nothing but the lock changed',
+    );
+    assert.deepEqual(leases(world), [], 'the lock was released');
+    assert.deepEqual(processesOf(path.join(world.runnerDir, 'temp')), [], 'no helm left running');
+    ok(await world.run(values));
+    clearLogs(world);
+    ok(await world.run(values));
+    assert.deepEqual(kubeWrites(world), [], 'the rerun converges');
+  });
+
+  it("a request that never answers inside the action's own reads: it ends on time, naming the call, nothing changed", async () => {
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /skyha-action/,
+      path: '/persistentvolumes/sky-api-server-pv',
+      times: Infinity,
+    });
+    clearLogs(world);
+    const failed = await world.start({ ...deployed, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
+    hang.release();
+    assertEndedCleanly(
+      failed,
+      /during step observe: .*GET \/api\/v1\/persistentvolumes\/sky-api-server-pv (got no answer|ran out of time|timed out)/,
+    );
+    assert.deepEqual(kubeWrites(world), []);
+    assert.deepEqual(computeWrites(world), []);
+    clearLogs(world);
+    ok(await world.run(deployed));
+    assert.deepEqual(kubeWrites(world), [], 'the rerun finds everything as it was');
+  });
+
+  it('a Deployment without pods: helm times out, diagnostics do not wait for a pod, the rerun converges', async () => {
+    await world.kube.configure({ deploymentsWithoutPods: ['skypilot-api-server'] });
+    const values = changedValues();
+    const failed = await world.start({ ...values, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
+      .done;
+    await world.kube.configure({ deploymentsWithoutPods: [] });
+    assertEndedCleanly(failed, /helm upgrade --install of skypilot failed: .*timed out during step helm/);
+    assert.match(
+      failed.stdout,
+      /--- last log lines of deploy\/skypilot-api-server\n\(no pod of deploy\/skypilot-api-server exists, so no logs\)/,
+    );
+    assert.doesNotMatch(failed.stdout, /\$ kubectl /, 'no kubectl process (none would wait for a pod)');
+    assert.deepEqual(leases(world), []);
+    ok(await world.run(values));
+    assert.match(revisions(world).at(-1) ?? '', / deployed$/);
+    assertStateIntact(world);
+  });
+
+  it('SIGTERM during the helm upgrade: helm is stopped, no secret file is left, the summary says so', async () => {
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'PATCH',
+      path: /\/namespaces\/skypilot\//,
+    });
+    const values = changedValues();
+    const running = world.start(values);
+    await hang.firstCaught();
+    const valuesFiles = fs
+      .readdirSync(running.temp, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /skyha-values-.*\.json$/.test(f));
+    assert.ok(valuesFiles.length > 0, 'helm is mid-upgrade with its values file');
+    running.signal('SIGTERM');
+    const cancelled = await running.done;
+    hang.release();
+    assertEndedCleanly(
+      cancelled,
+      /^skyha-action failed: cancelled \(SIGTERM\) during step helm; a rerun converges$/,
+    );
+    assert.match(cancelled.summary, /cancelled \(SIGTERM\) during step helm; a rerun converges/);
+    assert.deepEqual(processesOf(running.temp), [], 'helm and its children are gone');
+    assert.deepEqual(leases(world), [], 'the lock was released');
+    ok(await world.run(values));
+    assert.match(revisions(world).at(-1) ?? '', / deployed$/);
+    assertStateIntact(world);
+  });
+
+  it('SIGKILL during the install: the next run waits out the lock, frees the release itself, and installs', async () => {
+    await world.loseCluster();
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'PATCH',
+      path: /\/namespaces\/skypilot\//,
+    });
+    const killed = world.start();
+    await hang.firstCaught();
+    killed.killTree();
+    assert.equal((await killed.done).code, null);
+    assert.deepEqual(revisions(world), ['1 pending-install'], 'helm was killed mid-install');
+    const dead = leases(world)[0];
+    assert.match(String(at(dead, 'spec', 'holderIdentity')), /^example\/platform run 4242 attempt 1 /);
+
+    const next = world.start({}, { GITHUB_RUN_ATTEMPT: '2' });
+    await next.waitForOutput(
+      /Waiting for the lock of Helm release skypilot\/skypilot: .* held by example\/platform run 4242 attempt 1 /,
+    );
+    // The killed run renews nothing: its lock runs out as time passes (here: its renewal moved a minute back).
+    const stale = new Date(Date.now() - 61_000).toISOString().replace('Z', '000Z');
+    world.kube.put({ ...dead!, spec: { ...(dead!.spec as object), renewTime: stale, acquireTime: stale } });
+    const freed = ok(await next.done);
+    assert.match(
+      freed.stdout,
+      /Took over the expired lock of Helm release skypilot\/skypilot from example\/platform run 4242 attempt 1 /,
+    );
+    assert.match(
+      freed.summary,
+      /Freed Helm release skypilot\/skypilot: revision 1 .* is pending-install.*uninstalled it/,
+    );
+    assert.equal(freed.outputs['helm-revision'], '1');
+    assert.equal(freed.outputs.restored, 'true');
+    assert.deepEqual(revisions(world), ['1 deployed']);
+    assert.deepEqual(leases(world), []);
+    assertStateIntact(world);
+    clearLogs(world);
+    ok(await world.run());
+    assert.deepEqual(kubeWrites(world), [], 'the rerun converges');
+  });
+});
+
+describe('two runs started 100 ms apart against one release', () => {
+  let world: LocalWorld;
+  const runners: string[] = [];
+  before(async () => {
+    world = await startLocalWorld({ flavour: 'helm4' });
+  });
+  after(async () => {
+    await world.close();
+    for (const dir of runners) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('one installs, the other waits for its lock and then finds nothing to do; one release revision', async () => {
+    // The first install holds still until the other run is seen waiting: no reliance on timing.
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'PATCH',
+      path: /\/namespaces\/skypilot\//,
+    });
+    const start = (runId: string) => {
+      const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-runner-'));
+      runners.push(runnerDir);
+      return world.start({}, { GITHUB_RUN_ID: runId }, { runnerDir });
+    };
+    const a = start('5001');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const b = start('5002');
+    await hang.firstCaught();
+    const waiting = await Promise.race([
+      a.waitForOutput(/Waiting for the lock/).then(() => 'a'),
+      b.waitForOutput(/Waiting for the lock/).then(() => 'b'),
+    ]);
+    hang.release();
+    const [runA, runB] = [ok(await a.done), ok(await b.done)];
+    const [holder, waiter] = waiting === 'a' ? [runB, runA] : [runA, runB];
+    const holderRun = waiting === 'a' ? '5002' : '5001';
+    assert.match(waiter.stdout, new RegExp(`held by example/platform run ${holderRun} attempt 1 `));
+    assert.match(waiter.stdout, /Observing everything again after waiting for /);
+    assert.deepEqual(revisions(world), ['1 deployed'], 'one release revision');
+    assert.deepEqual(
+      [holder.outputs['disk-created'], holder.outputs['pv-created'], holder.outputs['helm-revision']],
+      ['true', 'true', '1'],
+    );
+    assert.deepEqual(
+      [waiter.outputs['disk-created'], waiter.outputs['pv-created'], waiter.outputs['helm-revision']],
+      ['false', 'false', '1'],
+      'the waiter reports what it did: nothing but finding them',
+    );
+    assert.equal(waiter.outputs['server-url'], holder.outputs['server-url']);
+    assert.deepEqual(leases(world), []);
+    assertStateIntact(world);
+    clearLogs(world);
+    ok(await world.run());
+    assert.deepEqual(kubeWrites(world), [], 'a third run converges');
+  });
+});

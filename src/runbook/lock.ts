@@ -1,0 +1,96 @@
+import * as core from '@actions/core';
+import type { Config } from '../config/config.js';
+import { enterStep, onCancel } from '../lib/cancellation.js';
+import type { Deadline } from '../lib/deadline.js';
+import { isRefusal } from '../lib/plan.js';
+import type { Report } from '../report.js';
+import { freePendingRelease } from '../steps/freeRelease.js';
+import type { FreeRelease } from '../steps/helmRelease.js';
+import { acquireReleaseLock, lockHolder, type ReleaseLock } from '../steps/releaseLock.js';
+import { applyRunbook, type ApplyContext } from './apply.js';
+import { observeRunbook } from './observe.js';
+import {
+  planChangesAnything,
+  planRunbook,
+  refuseIfAny,
+  reportRunbookPlan,
+  type Observed,
+  type RunbookPlan,
+} from './plan.js';
+
+/** Waiting for another run's lock ends while this much of the run is left, at most a minute: time for the work. */
+function keepForWork(deadline: Deadline): number {
+  return Math.min(60_000, deadline.totalMs / 4);
+}
+
+/**
+ * Applies the plan under the release's lock, taken only when the plan changes something. When another run held
+ * the lock first, what it did was not observed: everything is observed and planned again under the lock. A
+ * release left pending by a stopped run is freed first (the lock says no other run is working on it), and the
+ * runbook is then planned again from what that left.
+ */
+export async function applyWithLock(
+  config: Config,
+  deadline: Deadline,
+  ctx: Omit<ApplyContext, 'lock'>,
+  plan: RunbookPlan,
+): Promise<void> {
+  if (!planChangesAnything(plan)) return applyRunbook(config, deadline, ctx, plan);
+  enterStep('lock');
+  const lock = await acquireReleaseLock(
+    ctx.cluster.kube,
+    { namespace: config.release.namespace, release: config.release.name },
+    { holder: lockHolder(), budget: deadline, keepMs: keepForWork(deadline) },
+  );
+  const forget = onCancel('releasing the lock', () => lock.release());
+  try {
+    let current = { observed: ctx.observed, plan };
+    if (lock.waitedFor) {
+      current = await lookAgain(config, deadline, ctx, `after waiting for ${lock.waitedFor}`);
+    }
+    if (!isRefusal(current.plan.release) && current.plan.release.free) {
+      await freeRelease(config, ctx.report, ctx.cluster, lock, current.plan.release.free);
+      current = await lookAgain(config, deadline, ctx, 'after freeing the release');
+    }
+    await applyRunbook(config, deadline, { ...ctx, observed: current.observed, lock }, current.plan);
+  } finally {
+    forget();
+    await lock.release();
+  }
+}
+
+async function freeRelease(
+  config: Config,
+  report: Report,
+  cluster: ApplyContext['cluster'],
+  lock: ReleaseLock,
+  free: FreeRelease,
+): Promise<void> {
+  enterStep('helm');
+  lock.check('freeing the release');
+  const done = await freePendingRelease(cluster.helm, cluster.kube, config.release, free);
+  if (done) {
+    core.notice(done);
+    report.notes.push(done);
+  }
+}
+
+/** Observe and plan again, under the lock; the printed plan and the summary show the new one. */
+async function lookAgain(
+  config: Config,
+  deadline: Deadline,
+  ctx: Omit<ApplyContext, 'lock'>,
+  why: string,
+): Promise<{ observed: Observed; plan: RunbookPlan }> {
+  const { report, prepared, cluster } = ctx;
+  core.info(`Observing everything again ${why}`);
+  const { observed } = await observeRunbook(config, deadline, prepared, report, cluster);
+  const plan = planRunbook(config, observed);
+  report.plan.length = 0;
+  reportRunbookPlan(report, config, plan, observed);
+  // The same advice again is no news.
+  report.warnings = [...new Set(report.warnings)];
+  report.notes = [...new Set(report.notes)];
+  await refuseIfAny(config, cluster, plan);
+  return { observed, plan };
+}
