@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { changelogSection, majorTag, releaseVersion, shouldMoveMajor } from '../scripts/release.js';
-import { repoRoot } from '../standins/runner.js';
+import { changelogSection, majorTag, releaseVersion, shouldMoveMajor } from '../../scripts/release.js';
+import { repoRoot } from '../../standins/runner.js';
 
 const CHANGELOG = `# Changelog
 

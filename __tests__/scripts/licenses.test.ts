@@ -8,8 +8,8 @@ import {
   nccLicenseEntries,
   productionPackages,
   type Lock,
-} from '../scripts/licenses.js';
-import { repoRoot } from '../standins/runner.js';
+} from '../../scripts/licenses.js';
+import { repoRoot } from '../../standins/runner.js';
 
 describe('licenseAccepted', () => {
   const cases: [string, boolean][] = [
