@@ -2,23 +2,23 @@ export const id = 14;
 export const ids = [14];
 export const modules = {
 
-/***/ 77014:
+/***/ 7014:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   loadedComputeClients: () => (/* binding */ loadedComputeClients)
 /* harmony export */ });
-/* harmony import */ var _google_cloud_compute_build_src_v1_disks_client_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(41601);
-/* harmony import */ var _google_cloud_compute_build_src_v1_global_operations_client_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(68773);
+/* harmony import */ var _google_cloud_compute_build_src_v1_disks_client_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1601);
+/* harmony import */ var _google_cloud_compute_build_src_v1_global_operations_client_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8773);
 /* harmony import */ var _google_cloud_compute_build_src_v1_region_disks_client_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(4140);
-/* harmony import */ var _google_cloud_compute_build_src_v1_region_operations_client_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(81766);
+/* harmony import */ var _google_cloud_compute_build_src_v1_region_operations_client_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(1766);
 /* harmony import */ var _google_cloud_compute_build_src_v1_resource_policies_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(4642);
-/* harmony import */ var _google_cloud_compute_build_src_v1_snapshots_client_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(39440);
-/* harmony import */ var _google_cloud_compute_build_src_v1_zone_operations_client_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(99276);
-/* harmony import */ var google_gax__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(83232);
+/* harmony import */ var _google_cloud_compute_build_src_v1_snapshots_client_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(9440);
+/* harmony import */ var _google_cloud_compute_build_src_v1_zone_operations_client_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(9276);
+/* harmony import */ var google_gax__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3232);
 /* harmony import */ var google_gax__WEBPACK_IMPORTED_MODULE_7___default = /*#__PURE__*/__webpack_require__.n(google_gax__WEBPACK_IMPORTED_MODULE_7__);
-/* harmony import */ var _computeProtos_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(93986);
+/* harmony import */ var _computeProtos_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(3986);
 // The Compute client library, loaded on demand (compute.ts imports this module dynamically, so the bundle keeps
 // it in a chunk of its own): google-gax, google-auth-library and the clients are ~3 MB of code to evaluate.
 // Only the clients used: the package root pulls in every Compute client (a 50 MB bundle).

@@ -22,6 +22,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 /** The file, next to the bundle, that the clients load instead of their protos.json. */
 export const COMPUTE_PROTOS_FILE = 'compute-protos.json';
+/**
+ * @actions/http-client imports undici (0.9 MB, ~80 ms and ~18 MB at start-up) only for getAgentDispatcher(), which
+ * nothing in the action calls: the bundle gets this stand-in instead, which says so if it is ever used.
+ */
+export const UNDICI_STUB_FILE = 'undici-unused.cjs';
+const UNDICI_STUB = `// Written by scripts/build.ts. @actions/http-client imports undici only for getAgentDispatcher(), which
+// skyha-action never calls; the real undici is not bundled (it cost ~80 ms and ~18 MB at every start).
+class ProxyAgent {
+  constructor() {
+    throw new Error('undici is not bundled in skyha-action: HttpClient.getAgentDispatcher() is not available');
+  }
+}
+module.exports = { ProxyAgent };
+`;
 // The request every @google-cloud/compute v1 client makes for its descriptors.
 const PROTOS_REQUEST = '/^\\.\\.\\/\\.\\.\\/protos\\/protos\\.json$/';
 
@@ -31,7 +45,7 @@ export async function build(outDir: string): Promise<string[]> {
     license: 'licenses.txt',
     transpileOnly: true,
     quiet: true,
-    externals: { [PROTOS_REQUEST]: `./${COMPUTE_PROTOS_FILE}` },
+    externals: { [PROTOS_REQUEST]: `./${COMPUTE_PROTOS_FILE}`, undici: `./${UNDICI_STUB_FILE}` },
   });
   const full = JSON.parse(
     fs.readFileSync(require.resolve('@google-cloud/compute/build/protos/protos.json'), 'utf8'),
@@ -40,12 +54,21 @@ export async function build(outDir: string): Promise<string[]> {
     'index.js': { source: code },
     ...assets,
     [COMPUTE_PROTOS_FILE]: { source: JSON.stringify(trimComputeProtos(full)) },
+    [UNDICI_STUB_FILE]: { source: UNDICI_STUB },
   };
   const js = Object.entries(files).filter(([name]) => name.endsWith('.js'));
   if (!js.some(([, f]) => String(f.source).includes(`("./${COMPUTE_PROTOS_FILE}")`))) {
     throw new Error(
       `No Compute client loads ./${COMPUTE_PROTOS_FILE}: did the clients' protos.json request change?`,
     );
+  }
+  if (
+    js.some(
+      ([name, f]) =>
+        name !== UNDICI_STUB_FILE && /class ProxyAgent extends DispatcherBase/.test(String(f.source)),
+    )
+  ) {
+    throw new Error('The bundle still holds undici');
   }
   if (js.some(([, f]) => String(f.source).includes('"v1small"'))) {
     throw new Error("The bundle still holds the package's full protos.json");
