@@ -70,11 +70,13 @@ EOF
 
 # 3. The API server from the Helm chart, bound to that volume. openssl prints the same $apr1$ hash as htpasswd -nb.
 AUTH_STRING="$WEB_USERNAME:$(openssl passwd -apr1 "$WEB_PASSWORD")"
+# Newer charts (storage.existingClaim) default storage.enabled to false: the runbook user sets it.
 helm repo add skypilot "$CHART_REPO"
 helm upgrade --install "$RELEASE_NAME" skypilot/skypilot-nightly --devel \
   --namespace "$NAMESPACE" \
   --create-namespace \
   --set ingress.authCredentials="$AUTH_STRING" \
+  --set storage.enabled=true \
   --set storage.storageClassName="$PV_CLASS_NAME" \
   --set storage.size="$DISK_SIZE"
 
