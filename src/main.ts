@@ -6,7 +6,8 @@ import { currentStep } from './lib/cancellation.js';
 import { Deadline } from './lib/deadline.js';
 import { describeError } from './lib/errors.js';
 import { removeAllScratch } from './lib/scratch.js';
-import { newReport, writeSummary, type Report } from './report.js';
+import { failedReport, newReport, writeSummary, type Report } from './report.js';
+import { restoredFromOutput } from './steps/diskSource.js';
 import { cancelOnSignals, isOutOfTime } from './runbook/cancel.js';
 import { prepare } from './runbook/cluster.js';
 import { applyWithLock } from './runbook/lock.js';
@@ -19,6 +20,7 @@ export async function run(): Promise<void> {
   const startedAt = Date.now();
   let report: Report | undefined;
   let deadline: Deadline | undefined;
+  let failure = '';
   const cancellation = cancelOnSignals(() => deadline);
   try {
     const config = parseConfig(readInput);
@@ -28,14 +30,17 @@ export async function run(): Promise<void> {
     deadline = Deadline.forRun(config.timeoutMs);
     await Promise.race([work(config, deadline, report), cancellation.done]);
   } catch (error) {
-    if (!cancellation.cancelled) fail(report, failureMessage(error, deadline));
+    failure = failureMessage(error, deadline);
+    if (!cancellation.cancelled) fail(report, failure);
   } finally {
     // A cancelled run ends here too, once what it started is stopped and its secret files are gone.
     if (cancellation.cancelled) fail(report, await cancellation.done);
     cancellation.dispose();
     removeAllScratch();
-    if (report)
-      await writeSummary(report).catch((e: unknown) => core.warning(`No job summary: ${describeError(e)}`));
+    // A run that failed on its inputs has no report yet: it still gets a summary saying what to fix.
+    await writeSummary(report ?? failedReport(failure)).catch((e: unknown) =>
+      core.warning(`No job summary: ${describeError(e)}`),
+    );
   }
 }
 
@@ -66,7 +71,9 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   // process exits as soon as the step has its answer (index.ts).
   const { observed, cluster } = await observeRunbook(config, deadline, prepared, report);
   const plan = planRunbook(config, observed);
+  core.startGroup('Plan: what is there, and what this run changes');
   reportRunbookPlan(report, config, plan, observed);
+  core.endGroup();
   await refuseIfAny(config, cluster, plan);
   if (config.mode === 'plan') {
     report.notes.push('Plan mode: nothing was changed.');
@@ -75,5 +82,9 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   // The release lock is taken only when the plan changes something (never in plan mode).
   await applyWithLock(config, deadline, { prepared, cluster, report, observed }, plan);
   const restored = report.restored || report.restoredFrom?.kind === 'snapshot';
-  core.info(`SkyPilot API server ready at ${report.serverUrl}${restored ? ' with its previous state' : ''}`);
+  const from = report.restoredFrom ? ` (restored from: ${restoredFromOutput(report.restoredFrom)})` : '';
+  core.notice(
+    `SkyPilot API server ready at ${report.serverUrl}: restored ${String(report.restored ?? false)}${from}` +
+      (restored ? ', with its previous state' : ', with a new, empty state'),
+  );
 }

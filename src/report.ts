@@ -45,6 +45,19 @@ export function newReport(
   return { mode, release, namespace, username, startedAt, plan: [], warnings: [], notes: [] };
 }
 
+/**
+ * The report of a run that stopped before it had one (a bad input): the error, which names the input and says
+ * how to fix it, and that nothing was changed.
+ */
+export function failedReport(error: string): Report {
+  const report = newReport('deploy', '', '', '');
+  report.error = error;
+  report.notes.push(
+    'Nothing was changed: the inputs are checked before anything is touched. Fix the input named above and rerun.',
+  );
+  return report;
+}
+
 /** Where the state came from, as the `restored-from` output and for the summary; a snapshot's age is taken now. */
 export function reportRestoredFrom(report: Report, from: RestoredFrom, now = Date.now()): void {
   report.restoredFrom = from;

@@ -155,13 +155,16 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     assert.deepEqual(kubeWrites(world), [], 'the rerun finds everything as it was');
   });
 
-  it('a Deployment without pods: helm times out, diagnostics do not wait for a pod, the rerun converges', async () => {
+  it('a Deployment without pods: the rollout wait ends on time, diagnostics do not wait for a pod, the rerun converges', async () => {
     await world.kube.configure({ deploymentsWithoutPods: ['skypilot-api-server'] });
     const values = changedValues();
     const failed = await world.start({ ...values, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
       .done;
     await world.kube.configure({ deploymentsWithoutPods: [] });
-    assertEndedCleanly(failed, /helm upgrade --install of skypilot failed: .*timed out during step helm/);
+    assertEndedCleanly(
+      failed,
+      /ran out of time during step rollout: Deployment skypilot\/skypilot-api-server did not become available in time/,
+    );
     assert.match(
       failed.stdout,
       /--- last log lines of deploy\/skypilot-api-server\n\(no pod of deploy\/skypilot-api-server exists, so no logs\)/,

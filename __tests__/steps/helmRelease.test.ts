@@ -339,7 +339,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       assert.match(
         clients.argv(),
         new RegExp(
-          `^upgrade --install skypilot ${pulled[1]}/skypilot-nightly --namespace skypilot --create-namespace --wait`,
+          `^upgrade --install skypilot ${pulled[1]}/skypilot-nightly --namespace skypilot --create-namespace --timeout`,
           'm',
         ),
       );
@@ -444,7 +444,9 @@ test('a rollout that never becomes available fails with diagnostics and leaves n
         // 4 s for the rollout, then the reserve that diagnostics run in.
         { deadline: new Deadline(14_000, Date.now, 10_000) },
       ),
-      (e: unknown) => e instanceof ActionError && /helm upgrade --install of skypilot failed/.test(e.message),
+      (e: unknown) =>
+        e instanceof ActionError &&
+        /Deployment skypilot\/skypilot-api-server did not become available/.test(e.message),
     ),
   );
   assert.match(log, /--- pods/);

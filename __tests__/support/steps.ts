@@ -18,6 +18,8 @@ import {
   type ReleaseFacts,
   type ReleaseTarget,
 } from '../../src/steps/helmRelease.js';
+import { releaseObjects } from '../../src/steps/releaseManifest.js';
+import { waitForRollout } from '../../src/steps/rollout.js';
 
 // Tests' shorthand for one step's three verbs, observe, plan, apply, in the order the runbook runs them.
 
@@ -38,7 +40,17 @@ export async function deployRelease(
   options: { deadline: Deadline; diagnose?: boolean },
 ): Promise<ReleaseFacts> {
   const observation = { ...(await observeRelease(helm, kube, target)), authSecretExists: undefined };
-  return applyHelmRelease(helm, kube, target, planHelmRelease(target, observation), options);
+  const facts = await applyHelmRelease(helm, kube, target, planHelmRelease(target, observation), options);
+  // As the runbook does: helm does not wait for the rollout, the action watches it.
+  const deployment = releaseObjects(facts.manifest, target.name).apiServer?.name;
+  if (facts.changed && deployment) {
+    await waitForRollout(
+      kube,
+      { release: target.name, namespace: target.namespace, deployment },
+      options.deadline,
+    );
+  }
+  return facts;
 }
 
 /** A plan's refusal as the error the orchestration would raise, so tests assert its message and hint. */

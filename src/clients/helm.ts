@@ -107,7 +107,10 @@ export class Helm {
     await this.run(['uninstall', release, '--namespace', namespace, '--wait', '--timeout', this.timeout()]);
   }
 
-  /** `helm upgrade --install --wait`: values only through files, so no secret reaches argv. */
+  /**
+   * `helm upgrade --install`: values only through files, so no secret reaches argv. Without --wait: the action
+   * watches the rollout itself, side by side with the claim and the address (helm still waits for hook Jobs).
+   */
   async upgradeInstall(request: UpgradeInstall): Promise<void> {
     const args = [
       'upgrade',
@@ -117,7 +120,7 @@ export class Helm {
       '--namespace',
       request.namespace,
     ];
-    args.push('--create-namespace', '--wait', '--timeout', request.timeout);
+    args.push('--create-namespace', '--timeout', request.timeout);
     for (const file of request.valuesFiles) args.push('--values', file);
     // Printed after the fact rather than streamed, so the redaction of secrets applies to it too.
     const result = await this.run(args, { secrets: request.secrets ?? [] });

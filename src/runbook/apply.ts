@@ -4,14 +4,21 @@ import type { Config } from '../config/config.js';
 import { enterStep } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
+import { withProgress } from '../lib/progress.js';
 import { reportRecovered, reportRestoredFrom, type Report } from '../report.js';
-import { applyClaimPlan, verifyClaimBinding } from '../steps/claim.js';
+import { applyClaimPlan, verifyClaimBinding, type ClaimRef } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
 import { applyDiskPlan, restoredFrom, type DiskFacts } from '../steps/disk.js';
 import { discoverServerUrl, waitForHealth, type EndpointTarget } from '../steps/endpoint.js';
 import { applyHelmRelease } from '../steps/helmRelease.js';
-import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
-import { releaseObjects } from '../steps/releaseManifest.js';
+import {
+  applyPersistentVolumePlan,
+  planPersistentVolume,
+  type PersistentVolumeFacts,
+  type PersistentVolumePlan,
+} from '../steps/persistentVolume.js';
+import { releaseObjects, type ReleaseObjects } from '../steps/releaseManifest.js';
+import { waitForRollout } from '../steps/rollout.js';
 import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSchedule.js';
 import type { Cluster, Prepared } from './cluster.js';
 import { volumeTarget, type Observed, type RunbookPlan } from './plan.js';
@@ -28,7 +35,10 @@ export interface ApplyContext {
   makeNamespace?: () => Promise<void>;
 }
 
-/** Apply, in the runbook's order. Outputs are written as each step lands, so a failed run still says how far it got. */
+/**
+ * Apply, in the runbook's order, one log group per step. Outputs are written as each step lands, so a failed
+ * run still says how far it got.
+ */
 export async function applyRunbook(
   config: Config,
   deadline: Deadline,
@@ -40,11 +50,10 @@ export async function applyRunbook(
     enterStep(name);
     ctx.lock?.check(`the ${name} step`);
   };
-  const { kube, helm } = cluster;
-  const { claim } = observed.names;
-  step('disk');
-  const disk = await applyDisk(deadline, ctx, plan);
-
+  const disk = await core.group(
+    `Disk ${config.disk.name}`,
+    () => (step('disk'), applyDisk(deadline, ctx, plan)),
+  );
   // Beside the cluster steps: the schedule needs only the disk, and must not delay the server's recovery.
   const schedule = applySnapshotSchedulePlan(
     prepared.compute,
@@ -54,48 +63,100 @@ export async function applyRunbook(
     deadline,
   );
   schedule.catch(() => undefined); // awaited at the end; a cluster step failing first must not leave it unhandled
+  await applyCredentials(config, ctx, plan, step);
+  const pv = await core.group(`Volume ${config.pvName} and claim ${observed.names.claim.name}`, () =>
+    applyVolumeAndClaim(config, ctx, plan, disk, step),
+  );
+  const release = await core.group(`Helm release ${config.release.namespace}/${config.release.name}`, () => {
+    step('helm');
+    const releasePlan =
+      pv.volumePlan === plan.volume
+        ? plan.release
+        : planRelease(config, observed.release, pv.volumePlan, plan.claim, observed.names);
+    const target = releaseTarget(config, pv.claimFit, observed.names);
+    return applyHelmRelease(cluster.helm, cluster.kube, target, releasePlan, { deadline });
+  });
+  report.helmRevision = release.revision;
+  core.setOutput('helm-revision', String(release.revision));
 
+  // Side by side with the address: the claim's binding and the rollout. An unchanged release whose claim was
+  // already Bound to our volume needs neither look again (its health is checked all the same).
+  const made = releaseObjects(release.manifest, config.release.name);
+  const where = endpointOf(config, made.controllerService);
+  const settling = release.changed || plan.claim.action !== 'bound';
+  enterStep(settling ? 'rollout' : 'endpoint');
+  const settled = settling
+    ? settle(cluster, observed.names.claim, pv.name, made, where, deadline)
+    : Promise.resolve();
+  await core.group('Server URL and health', () =>
+    serveAndCheck(config, deadline, cluster.kube, report, where, settled),
+  );
+  await schedule;
+}
+
+/** The namespace and the cloud credential Secrets, when something needs them (nothing is written otherwise). */
+async function applyCredentials(
+  config: Config,
+  ctx: ApplyContext,
+  plan: RunbookPlan,
+  step: (name: string) => void,
+): Promise<void> {
   const ns = config.release.namespace;
   const ownClaimChanges = plan.claim.action === 'create' || plan.claim.action === 'adopt';
-  step('credentials');
-  if (ctx.makeNamespace) await ctx.makeNamespace();
-  if (ownClaimChanges || plan.secrets.some((p) => p.action !== 'keep')) {
-    if (!ctx.makeNamespace) await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const secretsChange = plan.secrets.some((p) => p.action !== 'keep');
+  if (!ctx.makeNamespace && !ownClaimChanges && !secretsChange) return;
+  await core.group(`Namespace ${ns} and cloud credentials`, async () => {
+    step('credentials');
+    const { kube } = ctx.cluster;
+    if (ctx.makeNamespace) await ctx.makeNamespace();
+    else await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await applyCredentialSecrets(kube, plan.secrets, ns);
-  }
+  });
+}
 
-  // Planned against the projected disk; a new disk (ours or another run's) may differ: plan again, purely.
+/** The volume (planned again against a disk just made, which may differ), then the action's own claim. */
+async function applyVolumeAndClaim(
+  config: Config,
+  ctx: ApplyContext,
+  plan: RunbookPlan,
+  disk: DiskFacts,
+  step: (name: string) => void,
+): Promise<PersistentVolumeFacts & { volumePlan: PersistentVolumePlan }> {
+  const { prepared, cluster, observed } = ctx;
+  const { claim } = observed.names;
   const volume = volumeTarget(config, disk, claim, config.pvName, prepared.target.labels);
   const volumePlan =
     plan.disk.action === 'create' ? planPersistentVolume(volume, observed.volume) : plan.volume;
   // A run that must make all it uses (a drill) refuses a volume made meanwhile; a deploy checks and uses it.
   const recheck = prepared.ownOnly ? {} : { recheck: volume };
   step('volume');
-  const pv = await applyPersistentVolumePlan(kube, config.pvName, volumePlan, recheck);
+  const pv = await applyPersistentVolumePlan(cluster.kube, config.pvName, volumePlan, recheck);
   core.setOutput('pv-name', pv.name);
   core.setOutput('pv-created', String(pv.created));
   step('claim');
-  await applyClaimPlan(kube, plan.claim, claim);
+  await applyClaimPlan(cluster.kube, plan.claim, claim);
+  return { ...pv, volumePlan };
+}
 
-  const releasePlan =
-    volumePlan === plan.volume
-      ? plan.release
-      : planRelease(config, observed.release, volumePlan, plan.claim, observed.names);
-  const target = releaseTarget(config, pv.claimFit, observed.names);
-  step('helm');
-  const release = await applyHelmRelease(helm, kube, target, releasePlan, { deadline });
-  report.helmRevision = release.revision;
-  core.setOutput('helm-revision', String(release.revision));
-
-  enterStep('claim');
-  // An unchanged release whose claim was already Bound to our volume needs no second look.
-  const claimBound =
-    release.changed || plan.claim.action !== 'bound'
-      ? verifyClaimBinding(kube, claim, pv.name, deadline)
-      : Promise.resolve();
-  const made = releaseObjects(release.manifest, config.release.name);
-  await serveAndCheck(config, deadline, kube, report, endpointOf(config, made.controllerService), claimBound);
-  await schedule;
+/** The claim Bound to our volume and the API server rolled out, watched side by side. */
+async function settle(
+  cluster: Cluster,
+  claim: ClaimRef,
+  volumeName: string,
+  made: ReleaseObjects,
+  where: EndpointTarget,
+  deadline: Deadline,
+): Promise<void> {
+  const bound = verifyClaimBinding(cluster.kube, claim, volumeName, deadline);
+  const deployment = made.apiServer?.name;
+  const rollout = deployment
+    ? waitForRollout(
+        cluster.kube,
+        { release: where.release, namespace: where.namespace, deployment },
+        deadline,
+      )
+    : Promise.resolve();
+  await Promise.all([bound, rollout]);
 }
 
 /** The disk, and the outputs that say what this run did and found. */
@@ -148,12 +209,18 @@ export async function serveAndCheck(
   where: EndpointTarget,
   before: Promise<void> = Promise.resolve(),
 ): Promise<void> {
-  enterStep('endpoint');
-  const [url] = await Promise.all([discoverServerUrl(kube, where, deadline), before]);
+  const address = discoverServerUrl(kube, where, deadline);
+  const [url] = await withProgress(
+    `the address of Service ${where.namespace}/${where.service}`,
+    deadline,
+    Promise.all([address, before]),
+  );
   report.serverUrl = url;
   core.setOutput('server-url', url);
+  enterStep('health');
   if (!config.healthCheck) return;
-  const health = await waitForHealth(url, config.auth, deadline, { kube, target: where });
+  const healthy = waitForHealth(url, config.auth, deadline, { kube, target: where });
+  const health = await withProgress(`${url}/api/health to answer healthy`, deadline, healthy);
   reportRecovered(report);
   if (health.version) {
     report.serverVersion = health.version;

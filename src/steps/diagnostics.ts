@@ -19,7 +19,8 @@ export async function printDiagnostics(
 ): Promise<void> {
   const budget = deadline ? deadline.grace(DIAGNOSTICS_MS) : budgetOf(DIAGNOSTICS_MS);
   const scope = { namespace, budget };
-  core.startGroup(`Diagnostics for ${release} in ${namespace}`);
+  // Not a group of its own: it is printed inside the step that failed.
+  core.info(`--- Diagnostics for ${release} in ${namespace}`);
   try {
     const [pods, services, claims, events] = await Promise.all([
       kube.list('v1', 'Pod', scope),
@@ -35,8 +36,6 @@ export async function printDiagnostics(
     await printServerLogs(kube, release, pods.items, scope);
   } catch (error) {
     core.info(`(could not collect diagnostics: ${describeError(error)})`);
-  } finally {
-    core.endGroup();
   }
 }
 

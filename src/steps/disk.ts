@@ -15,6 +15,7 @@ import type { CreateDisk } from '../config/disk.js';
 import { Deadline, sleep } from '../lib/deadline.js';
 import { ActionError, TakenError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
+import { withProgress } from '../lib/progress.js';
 import { utcMinute } from '../lib/time.js';
 import {
   newestReadySnapshot,
@@ -453,8 +454,10 @@ export async function applyDiskPlan(
     return factsOf(await recheckExisting(clients, target, deadline, options), false);
   }
   const scope: OperationScope = request.regional ? { region } : { zone };
-  await waitForOperation(clients, operation, scope, deadline, what, options.pollIntervalMs);
-  return factsOf(await waitUntilReady(clients, target, deadline, options), true);
+  const created = waitForOperation(clients, operation, scope, deadline, what, options.pollIntervalMs).then(
+    () => waitUntilReady(clients, target, deadline, options),
+  );
+  return factsOf(await withProgress(`GCE to create disk ${request.resourcePath}`, deadline, created), true);
 }
 
 async function recheckExisting(

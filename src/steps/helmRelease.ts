@@ -16,6 +16,7 @@ import { describeError, ActionError } from '../lib/errors.js';
 import { htpasswdLine, htpasswdMatches } from '../lib/htpasswd.js';
 import { isMap } from '../lib/json.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
+import { withProgress } from '../lib/progress.js';
 import { removeScratch, scratchDir } from '../lib/scratch.js';
 import { printDiagnostics } from './diagnostics.js';
 
@@ -373,7 +374,8 @@ export async function applyHelmRelease(
   // The htpasswd line is a secret too (it can be cracked offline): mask it before anything could print it.
   if (plan.authCredentials) core.setSecret(plan.authCredentials);
   try {
-    await upgradeInstall(helm, target, plan, options.deadline);
+    const what = `helm upgrade --install of ${target.namespace}/${target.name} (and its hook Jobs)`;
+    await withProgress(what, options.deadline, upgradeInstall(helm, target, plan, options.deadline));
   } catch (error) {
     if (options.diagnose !== false)
       await printDiagnostics(kube, target.name, target.namespace, options.deadline);
