@@ -54,6 +54,9 @@ describe('bad inputs stop the bundled action before anything is touched', () => 
       assert.match(run.errors[0]!, new RegExp(`^skyha-action failed: Input '${input}'`));
       assert.deepEqual(run.outputs, {});
       assert.equal(requests, 0);
+      // The job summary says it too, with how to fix it: users read it more than the log.
+      assert.match(run.summary, new RegExp(`Input '${input}'`), run.summary);
+      assert.match(run.summary, /Nothing was changed/);
     });
   }
 
