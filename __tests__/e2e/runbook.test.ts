@@ -16,7 +16,6 @@ import {
   computeWrites,
   DISK,
   kubeWrites,
-  kubeWritesBesideTheLock,
   node24,
   ok,
   visible,
@@ -195,7 +194,7 @@ describe('a failure at each step, then a rerun that converges with nothing lost'
     world.downloads.reset();
   });
 
-  it('the disk operation failing: reported with its reason, and the rerun creates one disk', async () => {
+  it('the disk operation failing: reported with its reason; the release waits for a volume; the rerun creates one disk', async () => {
     world.compute.inject({
       kind: 'operationError',
       method: 'POST',
@@ -205,8 +204,18 @@ describe('a failure at each step, then a rerun that converges with nothing lost'
     const failed = await world.run();
     assert.equal(failed.code, 1);
     assert.match(failed.errors[0] ?? '', /ZONE_RESOURCE_POOL_EXHAUSTED/);
-    // The lock (taken before any change) is all the cluster saw.
-    assert.deepEqual(kubeWritesBesideTheLock(world), [], 'no volume for a disk that is not there');
+    // helm's install ran beside the disk's creation and was seen to its end; the server's claim binds nothing.
+    assert.deepEqual(world.kube.list('v1', 'PersistentVolume'), [], 'no volume for a disk that is not there');
+    const claims = world.kube.list('v1', 'PersistentVolumeClaim', 'skypilot');
+    assert.ok(
+      claims.every((c) => at(c, 'status', 'phase') !== 'Bound'),
+      'no claim bound',
+    );
+    assert.match(
+      failed.stdout,
+      /^::group::Helm release skypilot\/skypilot$/m,
+      "helm's log is shown in its group",
+    );
     assert.equal(world.kube.list('coordination.k8s.io/v1', 'Lease').length, 0, 'the lock was released');
   });
 

@@ -16,6 +16,8 @@ export interface CommandOptions {
   echoOutput?: boolean;
   /** Strings that must never reach the log or an error message, even if a tool echoes them. */
   secrets?: readonly string[];
+  /** Where the command's line goes (default: the log now); a command started ahead of its step holds it back. */
+  log?: (line: string) => void;
   /** The time the command has: it is stopped (its whole process group) when this runs out. */
   budget?: Budget;
   /** Tells a non-zero exit that means the tool's own timeout ended it (kubectl's --request-timeout, helm's --timeout). */
@@ -46,7 +48,7 @@ export async function runCommand(
 ): Promise<CommandResult> {
   const redact = redactor(options.secrets ?? []);
   const printable = redact([displayName(tool), ...args.map(quoteArg)].join(' '));
-  core.info(`$ ${printable}`);
+  (options.log ?? core.info)(`$ ${printable}`);
   if (stopping) throw new ActionError(`\`${printable}\` was not started: the run is being cancelled`);
   const budgetMs = options.budget?.remainingMs() ?? Infinity;
   if (budgetMs <= 0) {

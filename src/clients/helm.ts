@@ -32,6 +32,8 @@ export interface UpgradeInstall {
   timeout: string;
   /** Strings that must never reach the log even if helm echoes them. */
   secrets?: readonly string[];
+  /** Where helm's command line and output go (default: the log now). */
+  log?: (text: string) => void;
 }
 
 /** How helm words its own --timeout running out (helm 3's wait, helm 4's status watcher, client-go). */
@@ -123,8 +125,9 @@ export class Helm {
     args.push('--create-namespace', '--timeout', request.timeout);
     for (const file of request.valuesFiles) args.push('--values', file);
     // Printed after the fact rather than streamed, so the redaction of secrets applies to it too.
-    const result = await this.run(args, { secrets: request.secrets ?? [] });
-    if (result.stdout.trim()) core.info(result.stdout.trimEnd());
+    const log = request.log ?? core.info;
+    const result = await this.run(args, { secrets: request.secrets ?? [], log });
+    if (result.stdout.trim()) log(result.stdout.trimEnd());
   }
 }
 

@@ -11,29 +11,20 @@ import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
 import { applyDiskPlan, restoredFrom, type DiskFacts } from '../steps/disk.js';
 import { discoverServerUrl, waitForHealth, type EndpointTarget } from '../steps/endpoint.js';
 import { applyHelmRelease } from '../steps/helmRelease.js';
-import {
-  applyPersistentVolumePlan,
-  planPersistentVolume,
-  type PersistentVolumeFacts,
-  type PersistentVolumePlan,
-} from '../steps/persistentVolume.js';
+import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
 import { releaseObjects, type ReleaseObjects } from '../steps/releaseManifest.js';
 import { waitForRollout } from '../steps/rollout.js';
 import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSchedule.js';
-import type { Cluster, Prepared } from './cluster.js';
-import { volumeTarget, type Observed, type RunbookPlan } from './plan.js';
+import type { Cluster } from './cluster.js';
+import type { ApplyContext } from './context.js';
+import { volumeTarget, type RunbookPlan } from './plan.js';
 import { planRelease, releaseTarget } from './release.js';
-
-/** What applying needs; `lock` is the release lock, checked before each step that changes something. */
-export interface ApplyContext {
-  prepared: Prepared;
-  cluster: Cluster;
-  report: Report;
-  observed: Observed;
-  lock?: { check(before: string): void };
-  /** Makes the namespace (a drill creates its own, labelled); default: applied when something needs it first. */
-  makeNamespace?: () => Promise<void>;
-}
+import {
+  finishReleaseBesideDisk,
+  seeReleaseThrough,
+  startReleaseBesideDisk,
+  type VolumeAndClaim,
+} from './releaseBesideDisk.js';
 
 /**
  * Apply, in the runbook's order, one log group per step. Outputs are written as each step lands, so a failed
@@ -45,30 +36,21 @@ export async function applyRunbook(
   ctx: ApplyContext,
   plan: RunbookPlan,
 ): Promise<void> {
-  const { prepared, cluster, report, observed } = ctx;
+  const { cluster, report, observed } = ctx;
   const step = (name: string): void => {
     enterStep(name);
     ctx.lock?.check(`the ${name} step`);
   };
-  const disk = await core.group(
-    `Disk ${config.disk.name}`,
-    () => (step('disk'), applyDisk(deadline, ctx, plan)),
-  );
-  // Beside the cluster steps: the schedule needs only the disk, and must not delay the server's recovery.
-  const schedule = applySnapshotSchedulePlan(
-    prepared.compute,
-    scheduleTarget(config),
-    plan.schedule,
-    disk.resourcePath,
-    deadline,
-  );
-  schedule.catch(() => undefined); // awaited at the end; a cluster step failing first must not leave it unhandled
-  await applyCredentials(config, ctx, plan, step);
-  const pv = await core.group(`Volume ${config.pvName} and claim ${observed.names.claim.name}`, () =>
-    applyVolumeAndClaim(config, ctx, plan, disk, step),
+  const early = startReleaseBesideDisk(config, ctx, plan, deadline);
+  const { pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
+    async (error: unknown) => {
+      if (early) await seeReleaseThrough(config, early);
+      throw error;
+    },
   );
   const release = await core.group(`Helm release ${config.release.namespace}/${config.release.name}`, () => {
     step('helm');
+    if (early) return finishReleaseBesideDisk(config, ctx, plan, early, pv, deadline);
     const releasePlan =
       pv.volumePlan === plan.volume
         ? plan.release
@@ -92,6 +74,35 @@ export async function applyRunbook(
     serveAndCheck(config, deadline, cluster.kube, report, where, settled),
   );
   await schedule;
+}
+
+/** The runbook's steps before the release: the disk (and its schedule, beside), credentials, volume and claim. */
+async function beforeRelease(
+  config: Config,
+  deadline: Deadline,
+  ctx: ApplyContext,
+  plan: RunbookPlan,
+  step: (name: string) => void,
+): Promise<{ pv: VolumeAndClaim; schedule: Promise<unknown> }> {
+  const { prepared, observed } = ctx;
+  const disk = await core.group(
+    `Disk ${config.disk.name}`,
+    () => (step('disk'), applyDisk(deadline, ctx, plan)),
+  );
+  // Beside the cluster steps: the schedule needs only the disk, and must not delay the server's recovery.
+  const schedule = applySnapshotSchedulePlan(
+    prepared.compute,
+    scheduleTarget(config),
+    plan.schedule,
+    disk.resourcePath,
+    deadline,
+  );
+  schedule.catch(() => undefined); // awaited at the end; a cluster step failing first must not leave it unhandled
+  await applyCredentials(config, ctx, plan, step);
+  const pv = await core.group(`Volume ${config.pvName} and claim ${observed.names.claim.name}`, () =>
+    applyVolumeAndClaim(config, ctx, plan, disk, step),
+  );
+  return { pv, schedule };
 }
 
 /** The namespace and the cloud credential Secrets, when something needs them (nothing is written otherwise). */
@@ -121,7 +132,7 @@ async function applyVolumeAndClaim(
   plan: RunbookPlan,
   disk: DiskFacts,
   step: (name: string) => void,
-): Promise<PersistentVolumeFacts & { volumePlan: PersistentVolumePlan }> {
+): Promise<VolumeAndClaim> {
   const { prepared, cluster, observed } = ctx;
   const { claim } = observed.names;
   const volume = volumeTarget(config, disk, claim, config.pvName, prepared.target.labels);

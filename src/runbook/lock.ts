@@ -7,7 +7,8 @@ import type { Report } from '../report.js';
 import { freePendingRelease } from '../steps/freeRelease.js';
 import type { FreeRelease } from '../steps/helmRelease.js';
 import { acquireReleaseLock, lockHolder, type ReleaseLock } from '../steps/releaseLock.js';
-import { applyRunbook, type ApplyContext } from './apply.js';
+import { applyRunbook } from './apply.js';
+import type { ApplyContext } from './context.js';
 import { observeRunbook } from './observe.js';
 import {
   planChangesAnything,

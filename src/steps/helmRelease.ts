@@ -1,3 +1,4 @@
+import { HeldLog } from '../lib/heldLog.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -233,7 +234,7 @@ export async function observeRelease(
   return { release, chart };
 }
 
-async function readRelease(
+export async function readRelease(
   kube: KubernetesClient,
   name: string,
   namespace: string,
@@ -345,14 +346,30 @@ export function describeReleasePlan(plan: HelmReleasePlan): string {
   return plan.free ? `${describeFreeRelease(plan.free)}, then ${then}` : then;
 }
 
-/** The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make. */
-export async function applyHelmRelease(
+/** An upgrade started ahead of its step (beside the disk's creation), its log lines held back until then. */
+export interface StartedUpgrade {
+  upgrade: Promise<void>;
+  log: HeldLog;
+}
+
+/** The runbook's `helm upgrade --install`, started now, its lines held back in `log` until its step. */
+export function startUpgradeInstall(
   helm: Helm,
-  kube: KubernetesClient,
   target: ReleaseTarget,
   plan: HelmReleasePlan,
-  options: { deadline: Deadline; diagnose?: boolean },
-): Promise<ReleaseFacts> {
+  deadline: Deadline,
+  log = new HeldLog(),
+): StartedUpgrade {
+  const applicable = checkApplicable(target, plan);
+  deadline.check(`deploying the Helm release ${target.name}`);
+  // The htpasswd line is a secret too (it can be cracked offline): mask it before anything could print it.
+  if (applicable.authCredentials) core.setSecret(applicable.authCredentials);
+  const upgrade = upgradeInstall(helm, target, applicable, deadline, log.write);
+  upgrade.catch(() => undefined); // awaited by applyHelmRelease; a step failing before then must not leave it unhandled
+  return { upgrade, log };
+}
+
+function checkApplicable(target: ReleaseTarget, plan: HelmReleasePlan): Exclude<HelmReleasePlan, Refusal> {
   if (isRefusal(plan)) throw refusalError(plan);
   if (plan.free)
     throw new ActionError(`Helm release ${target.name} is still ${plan.free.status}`, {
@@ -360,6 +377,21 @@ export async function applyHelmRelease(
         'The action freed it under its lock, yet it is pending again: something outside the action (a helm ' +
         `command?) is changing it. Check \`helm history ${target.name} -n ${target.namespace}\` and rerun`,
     });
+  return plan;
+}
+
+/**
+ * The runbook's `helm upgrade --install`, skipped when the deployed release already is what it would make;
+ * `started` when the upgrade already runs (see startUpgradeInstall).
+ */
+export async function applyHelmRelease(
+  helm: Helm,
+  kube: KubernetesClient,
+  target: ReleaseTarget,
+  plan: HelmReleasePlan,
+  options: { deadline: Deadline; diagnose?: boolean; started?: StartedUpgrade },
+): Promise<ReleaseFacts> {
+  checkApplicable(target, plan);
   core.info(`Helm release ${target.name}: ${plan.action} (${plan.reason})`);
   if (plan.action === 'keep' && plan.observed) {
     const chartVersion = plan.observed.chartVersion ?? plan.chart.version;
@@ -370,12 +402,11 @@ export async function applyHelmRelease(
       manifest: plan.observed.manifest ?? '',
     };
   }
-  options.deadline.check(`deploying the Helm release ${target.name}`);
-  // The htpasswd line is a secret too (it can be cracked offline): mask it before anything could print it.
-  if (plan.authCredentials) core.setSecret(plan.authCredentials);
+  const started = options.started ?? startUpgradeInstall(helm, target, plan, options.deadline);
+  started.log.release();
   try {
     const what = `helm upgrade --install of ${target.namespace}/${target.name} (and its hook Jobs)`;
-    await withProgress(what, options.deadline, upgradeInstall(helm, target, plan, options.deadline));
+    await withProgress(what, options.deadline, started.upgrade);
   } catch (error) {
     if (options.diagnose !== false)
       await printDiagnostics(kube, target.name, target.namespace, options.deadline);
@@ -405,9 +436,10 @@ async function upgradeInstall(
   target: ReleaseTarget,
   plan: Exclude<HelmReleasePlan, Refusal>,
   deadline: Deadline,
+  log: (text: string) => void,
 ): Promise<void> {
   const timeout = helmTimeout(deadline);
-  await withValuesFiles(target, plan, (request) => helm.upgradeInstall({ ...request, timeout }));
+  await withValuesFiles(target, plan, (request) => helm.upgradeInstall({ ...request, timeout, log }));
 }
 
 /**

@@ -1,0 +1,14 @@
+import type { Report } from '../report.js';
+import type { Cluster, Prepared } from './cluster.js';
+import type { Observed } from './plan.js';
+
+/** What applying needs; `lock` is the release lock, checked before each step that changes something. */
+export interface ApplyContext {
+  prepared: Prepared;
+  cluster: Cluster;
+  report: Report;
+  observed: Observed;
+  lock?: { check(before: string): void };
+  /** Makes the namespace (a drill creates its own, labelled); default: applied when something needs it first. */
+  makeNamespace?: () => Promise<void>;
+}
