@@ -60,3 +60,75 @@ describe('README and action.yml agree', () => {
     }
   });
 });
+
+describe('README: for users first, with commands that exist', () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]!);
+  const section = (name: string): string => {
+    const start = readme.indexOf(`\n## ${name}\n`);
+    assert.ok(start >= 0, `no section ${name}`);
+    const next = readme.indexOf('\n## ', start + 1);
+    return readme.slice(start, next < 0 ? undefined : next);
+  };
+
+  it('what users need comes before what developers need, in this order', () => {
+    const order = [
+      'Prerequisites',
+      'Usage',
+      'Versioning',
+      'Inputs',
+      'Outputs',
+      'Permissions',
+      'Troubleshooting',
+      'Try it locally',
+      'Developing',
+    ];
+    const at = order.map((h) => headings.indexOf(h));
+    assert.ok(!at.includes(-1), `missing: ${order.filter((_, i) => at[i] === -1).join(', ')}`);
+    assert.deepEqual(
+      [...at].sort((a, b) => a - b),
+      at,
+      `sections out of order: ${headings.join(' / ')}`,
+    );
+    assert.ok(
+      readme.indexOf('npm ci') > readme.indexOf('\n## Try it locally'),
+      'developer commands open the README',
+    );
+  });
+
+  it('"Try it locally" gives the demo and the test commands, and both are scripts of package.json', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const commands = [...section('Try it locally').matchAll(/^npm ci && (npm (?:run )?([a-z:-]+))/gm)];
+    assert.deepEqual(
+      commands.map((m) => m[1]),
+      ['npm run demo', 'npm test'],
+    );
+    for (const [, , script] of commands) assert.ok(pkg.scripts[script!], `no script ${script}`);
+    for (const script of ['standins', 'local']) {
+      if (section('Try it locally').includes(`npm run ${script}`))
+        assert.ok(pkg.scripts[script], `the README names npm run ${script}, which package.json lacks`);
+    }
+  });
+
+  it('every example workflow is linked, and every other action the README shows is pinned by commit SHA', () => {
+    for (const file of fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.yml')))
+      assert.ok(readme.includes(`(examples/${file})`), `examples/${file} is not linked`);
+    const uses = [...readme.matchAll(/uses: ([^\s]+)(.*)$/gm)].filter((m) => !m[1]!.includes('skyha-action'));
+    assert.ok(uses.length > 0);
+    for (const [line, ref, comment] of uses) {
+      assert.match(ref!, /@[0-9a-f]{40}$/, line);
+      assert.match(comment!, /# v\d+\.\d+\.\d+/, `${line}: the pinned version in a comment`);
+    }
+  });
+
+  it('troubleshooting covers the errors users meet, each with what to do', () => {
+    const text = section('Troubleshooting');
+    for (const topic of [/pending-upgrade/, /attached to/, /403/, /LoadBalancer address/, /4 CPU/, /63/]) {
+      assert.match(text, topic);
+    }
+    const rows = text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| the error'));
+    for (const row of rows) assert.equal(row.split(' | ').length, 3, `a row without its fix: ${row}`);
+  });
+});
