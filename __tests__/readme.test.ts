@@ -48,7 +48,7 @@ describe('README and action.yml agree', () => {
 
   it('the example workflows use only declared inputs', () => {
     const dir = path.join(repoRoot, 'examples');
-    for (const file of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    for (const file of fs.readdirSync(dir).filter((name) => /\.ya?ml$/.test(name))) {
       const workflow = parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
         jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>;
       };
@@ -58,6 +58,14 @@ describe('README and action.yml agree', () => {
         }
       }
     }
+  });
+
+  it('examples/local.env sets only declared inputs, as the runner names them (and its commented-out ones too)', () => {
+    const text = fs.readFileSync(path.join(repoRoot, 'examples', 'local.env'), 'utf8');
+    const named = [...text.matchAll(/^#? ?INPUT_([A-Z0-9_-]+)=/gm)].map((m) => m[1]!);
+    assert.ok(named.length > 0);
+    const declared = new Set(Object.keys(spec.inputs).map((name) => name.replace(/ /g, '_').toUpperCase()));
+    for (const name of named) assert.ok(declared.has(name), `examples/local.env: INPUT_${name} is no input`);
   });
 });
 

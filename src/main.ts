@@ -53,6 +53,9 @@ function work(config: Config, deadline: Deadline, report: Report): Promise<void>
 function fail(report: Report | undefined, message: string): void {
   if (report) report.error = message;
   core.setFailed(`skyha-action failed: ${message}`);
+  // On a runner setFailed sets it; @github/local-action's stand-in for @actions/core does not, and would report
+  // a failed run as a success.
+  process.exitCode = 1;
 }
 
 /** The run's one error; a timeout also names the step it stopped in. */
