@@ -36,6 +36,7 @@ import { snapshotDisk } from './steps/snapshot.js';
 
 const DRILL_LABEL = 'skyha-drill';
 const CLEANUP_MS = 5 * 60_000;
+const HELM_RELEASE_LIMIT = 53;
 
 /** Names of everything a drill creates: derived from the run, so they can never be production's. */
 interface DrillNames {
@@ -57,11 +58,18 @@ function drillNames(config: Config, env: NodeJS.ProcessEnv = process.env): Drill
     snapshot: gceName(config.disk.name),
     disk: gceName(config.disk.name),
     pv: `${config.pvName.slice(0, 200)}-drill-${runId}`,
-    release: `${config.release.name.slice(0, 47)}-drill`,
+    release: drillRelease(config.release.name),
     // The run in the namespace: a later drill on the same cluster never collides with one left behind.
     namespace: `${config.release.namespace.slice(0, 63 - runId.length - 7)}-drill-${runId}`,
     labels: { [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value, [DRILL_LABEL]: runId },
   };
+}
+
+/** Helm allows 53 characters: `-drill` is appended up to that, and past it replaces the name's end. */
+export function drillRelease(release: string): string {
+  const suffix = '-drill';
+  const kept = release.slice(0, HELM_RELEASE_LIMIT - suffix.length).replace(/-+$/, '');
+  return `${kept}${suffix}`;
 }
 
 /** What a drill starts from: the production disk (only read and snapshotted) and the drill's own names. */

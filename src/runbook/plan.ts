@@ -109,8 +109,11 @@ export function planDiskAndVolume(
 
 function planTheClaim(config: Config, observed: Observed, volume: PersistentVolumePlan): ClaimPlan {
   const { claim } = observed.names;
-  if (!observed.names.ownsClaim)
-    return planClaim(claim, observed.claim, config.pvName, observed.release.release !== undefined);
+  const { chart } = observed.release;
+  if (!observed.names.ownsClaim) {
+    const exists = observed.release.release !== undefined;
+    return planClaim(claim, observed.claim, config.pvName, exists, `chart ${chart.name} ${chart.version}`);
+  }
   const fit = isRefusal(volume) ? { storageClassName: config.storageClassName, size: '' } : volume.claimFit;
   return planOwnedClaim({ ...claim, volumeName: config.pvName, ...fit }, observed.claim);
 }

@@ -72,7 +72,11 @@ export function planRelease(
   if (names.chartRefusal) return names.chartRefusal;
   const problem =
     names.objects &&
-    checkReleaseObjects(names.objects, { claim: names.claim.name, authSecret: config.auth.authSecret });
+    checkReleaseObjects(names.objects, {
+      claim: names.claim.name,
+      authSecret: config.auth.authSecret,
+      release: config.release.name,
+    });
   return problem ?? plan;
 }
 

@@ -46,8 +46,35 @@ export async function observeClaim(kube: KubernetesClient, claim: ClaimRef): Pro
   return kube.get<Claim>('v1', 'PersistentVolumeClaim', claim.name, { namespace: claim.namespace });
 }
 
-/** Pure: a claim already bound to another volume cannot move; serving from it would serve another disk's state. */
+/**
+ * Pure, for charts without storage.existingClaim (the chart's claim): a claim the action owns is refused, as such a
+ * chart would render a claim of that name itself and helm refuses to take over the action's (a downgrade from a
+ * chart with existingClaim, found here rather than late at helm).
+ */
 export function planClaim(
+  claim: ClaimRef,
+  observed: Claim | undefined,
+  volumeName: string,
+  releaseExists: boolean,
+  chart = 'this chart version',
+): ClaimPlan {
+  if (isOwnedByAction(observed)) {
+    return refuse(
+      `Claim ${claim.namespace}/${claim.name} is the action's own (made for a chart with storage.existingClaim), but ${chart} has no storage.existingClaim and would render a claim of that name itself, which helm refuses to take over`,
+      'Keep a chart-version whose chart has storage.existingClaim (the one deployed, or newer); nothing was changed',
+    );
+  }
+  return planBinding(claim, observed, volumeName, releaseExists);
+}
+
+/** Whether the claim carries the action's label: then it is the action's (made by planOwnedClaim or adopted). */
+export function isOwnedByAction(observed: Claim | undefined): boolean {
+  const labels = observed?.metadata?.labels ?? {};
+  return labels['app.kubernetes.io/managed-by'] === OWNER_LABEL['app.kubernetes.io/managed-by'];
+}
+
+/** Pure: a claim already bound to another volume cannot move; serving from it would serve another disk's state. */
+function planBinding(
   claim: ClaimRef,
   observed: Claim | undefined,
   volumeName: string,
@@ -80,7 +107,7 @@ export function planClaim(
 export function planOwnedClaim(target: OwnedClaimTarget, observed: Claim | undefined): ClaimPlan {
   const bound = observed?.spec?.volumeName;
   const where = `${target.namespace}/${target.name}`;
-  if (bound && bound !== target.volumeName) return planClaim(target, observed, target.volumeName, true);
+  if (bound && bound !== target.volumeName) return planBinding(target, observed, target.volumeName, true);
   if (!observed)
     return { action: 'create', reason: `pre-bound to ${target.volumeName}`, manifest: ownedClaim(target) };
   const klass = observed.spec?.storageClassName;
@@ -90,16 +117,14 @@ export function planOwnedClaim(target: OwnedClaimTarget, observed: Claim | undef
       `A claim's class cannot change. Delete the claim (kubectl delete pvc ${target.name} -n ${target.namespace}; the Retain volume keeps the disk) and rerun`,
     );
   }
-  const labels = observed.metadata?.labels ?? {};
   const annotations = observed.metadata?.annotations ?? {};
   const ours =
-    labels['app.kubernetes.io/managed-by'] === OWNER_LABEL['app.kubernetes.io/managed-by'] &&
-    annotations['helm.sh/resource-policy'] === KEEP['helm.sh/resource-policy'];
+    isOwnedByAction(observed) && annotations['helm.sh/resource-policy'] === KEEP['helm.sh/resource-policy'];
   if (!ours) {
     const patch = { metadata: { labels: OWNER_LABEL, annotations: KEEP } };
     return { action: 'adopt', reason: `made before; from now on the action's (helm keeps it)`, patch };
   }
-  return planClaim(target, observed, target.volumeName, true);
+  return planBinding(target, observed, target.volumeName, true);
 }
 
 function ownedClaim(target: OwnedClaimTarget): Claim {

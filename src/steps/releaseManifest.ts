@@ -102,6 +102,8 @@ export interface ReleaseExpectations {
   claim: string;
   /** The auth-secret input, when given: a Secret the release does not make but the Ingress may name. */
   authSecret: string | undefined;
+  /** The release name: what most names start with, so what to shorten when one is too long. */
+  release: string;
 }
 
 /**
@@ -114,12 +116,7 @@ export function checkReleaseObjects(
   expect: ReleaseExpectations,
 ): Refusal | undefined {
   const long = objects.tooLong[0];
-  if (long) {
-    return refuse(
-      `The chart would name a ${long.kind} '${long.name}' (${long.name.length} characters); the API server allows ${long.limit}`,
-      'Use a shorter release-name, or give the names in values (fullnameOverride, ingress-nginx.fullnameOverride); nothing was changed',
-    );
-  }
+  if (long) return tooLongRefusal(long, expect.release);
   if (!objects.apiServer) {
     return refuse(
       'The chart would make no Deployment that mounts a claim: the server would keep no state',
@@ -133,6 +130,29 @@ export function checkReleaseObjects(
     );
   }
   return checkIngress(objects, expect);
+}
+
+/** Which limit a name breaks, and the one input or value that makes it fit (most names start with the release's). */
+function tooLongRefusal(long: ReleaseObjects['tooLong'][number], release: string): Refusal {
+  const rule = long.limit === 63 ? 'a DNS-1035 label' : 'a DNS-1123 subdomain';
+  const reason = `The chart would name a ${long.kind} '${long.name}' (${long.name.length} characters), but a ${long.kind} name is ${rule} of at most ${long.limit}`;
+  if (long.subchart) {
+    return refuse(
+      reason,
+      'The ingress-nginx subchart names it after ingress-nginx.fullnameOverride (or nameOverride) in the values: shorten that, or remove it (the action then gives the subchart a short name of its own); nothing was changed',
+    );
+  }
+  if (long.name.startsWith(release)) {
+    const most = long.limit - (long.name.length - release.length);
+    return refuse(
+      reason,
+      `The chart names it '<release-name>${long.name.slice(release.length)}': use a release-name of at most ${most} characters; nothing was changed`,
+    );
+  }
+  return refuse(
+    reason,
+    'Shorten the value the chart names it after (fullnameOverride in the values); nothing was changed',
+  );
 }
 
 function checkIngress(objects: ReleaseObjects, expect: ReleaseExpectations): Refusal | undefined {
