@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startLocalWorld, type LocalWorld } from '../../standins/world.js';
-import { ok, visible } from '../support/e2e.js';
+import { logGroup, ok, visible } from '../support/e2e.js';
 
 // The log a person follows on the runner: one group per runbook step, a line while a wait goes on, a notice at
 // the end. Read from the bundle's own stdout, as the runner turns workflow commands into the log's UI.
@@ -25,15 +25,6 @@ function groups(stdout: string): string[] {
   return names;
 }
 
-/** The lines printed inside the group whose name starts with `prefix`. */
-function inGroup(stdout: string, prefix: string): string[] {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`::group::${prefix}`));
-  assert.ok(start >= 0, `no group ${prefix}`);
-  const end = lines.indexOf('::endgroup::', start);
-  return lines.slice(start + 1, end);
-}
-
 describe('the log: one group per runbook step, progress while waiting, a notice at the end', () => {
   let world: LocalWorld;
   before(async () => {
@@ -54,12 +45,12 @@ describe('the log: one group per runbook step, progress while waiting, a notice 
       'Server URL and health',
     ]);
     // helm's own output belongs to its step, not to the lines around it.
-    const helm = inGroup(run.stdout, 'Helm release');
+    const helm = logGroup(run.stdout, 'Helm release');
     assert.ok(
       helm.some((l) => /NAME: skypilot|STATUS: deployed|Release "skypilot" has been upgraded/.test(l)),
       helm.join('\n'),
     );
-    const disk = inGroup(run.stdout, 'Disk ');
+    const disk = logGroup(run.stdout, 'Disk ');
     assert.ok(
       disk.some((l) => /sky-api-server-state/.test(l)),
       'the disk step says what it did with the disk',
@@ -73,7 +64,7 @@ describe('the log: one group per runbook step, progress while waiting, a notice 
     for (const line of progress)
       assert.match(line, /^Still waiting for .+: \d+ s so far, .+ of the run left$/);
     assert.ok(
-      inGroup(run.stdout, 'Server URL').some((l) => l.startsWith('Still waiting for ')),
+      logGroup(run.stdout, 'Server URL').some((l) => l.startsWith('Still waiting for ')),
       'the progress line is printed inside the step that waits',
     );
 

@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { at } from '../../src/lib/json.js';
 import { startLocalWorld, type LocalWorld } from '../../standins/world.js';
-import { assertStateIntact, ok } from '../support/e2e.js';
+import { assertStateIntact, logGroup, ok } from '../support/e2e.js';
 
 // A new disk is made side by side with helm's install: a recovery from a snapshot waits for the longer of GCE's
 // restore and the chart's hook Jobs, not for their sum. The claim still binds nothing but the state volume.
-
-/** The lines of the log group whose name starts with `prefix`. */
-function group(stdout: string, prefix: string): string[] {
-  const lines = stdout.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(`::group::${prefix}`));
-  assert.ok(start >= 0, `no group ${prefix}`);
-  return lines.slice(start + 1, lines.indexOf('::endgroup::', start));
-}
 
 const helmReleaseIn = (world: LocalWorld): boolean =>
   world.kube.list('v1', 'Secret', 'skypilot').some((s) => at(s, 'metadata', 'labels', 'owner') === 'helm');
@@ -38,9 +30,9 @@ describe('a new disk and the Helm release, side by side', () => {
     assert.ok(installedWhileDiskPending, 'helm waited for the disk');
     assertStateIntact(world);
     // The log still reads in the runbook's order: helm's command and output in its own group only.
-    assert.ok(group(run.stdout, 'Helm release').some((l) => l.startsWith('$ helm upgrade --install')));
+    assert.ok(logGroup(run.stdout, 'Helm release').some((l) => l.startsWith('$ helm upgrade --install')));
     assert.ok(
-      !group(run.stdout, 'Disk ').some((l) => l.startsWith('$ helm')),
+      !logGroup(run.stdout, 'Disk ').some((l) => l.startsWith('$ helm')),
       'helm lines inside the disk group',
     );
   });

@@ -75,3 +75,11 @@ export function assertNoSecret(run: ActionRun, ...secrets: string[]): void {
   }
   assert.doesNotMatch(seen, /\$apr1\$/, 'an htpasswd line reached the log');
 }
+
+/** The lines the log prints inside the group whose name starts with `prefix` (the first such group). */
+export function logGroup(stdout: string, prefix: string): string[] {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`::group::${prefix}`));
+  assert.ok(start >= 0, `no log group ${prefix}`);
+  return lines.slice(start + 1, lines.indexOf('::endgroup::', start));
+}
