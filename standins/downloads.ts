@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { realBinaries, type HelmFlavour } from './binaries.js';
+import { cacheDir } from './cacheDir.js';
 
 export type SiteOs = 'linux' | 'darwin';
 export type SiteArch = 'amd64' | 'arm64';
@@ -77,10 +77,6 @@ const HELM_DEFAULT: Record<string, HelmFlavour> = {
 };
 const KUBECTL_DEFAULT: Record<string, HelmFlavour> = { '1.35.2': 'helm4', '1.31.9': 'helm3' };
 const GCLOUD_DEFAULT = ['548.0.0', '549.0.0', '549.0.1'];
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-/** Built helm archives are shared by every test process (same inputs, same bytes), like the extracted binaries. */
-const archiveCache = path.join(repoRoot, '.tmp', 'downloads');
 
 export async function startDownloadSite(options: DownloadSiteOptions = {}): Promise<DownloadSite> {
   const kubectlVersions = options.kubectl ?? KUBECTL_DEFAULT;
@@ -294,7 +290,10 @@ function sha256(file: string): Promise<string> {
 
 /** helm-vX-<os>-<arch>.tar.gz holds <os>-<arch>/helm; the bytes do not depend on X, so one build serves all. */
 function buildHelmArchive(helmBinary: string, flavour: HelmFlavour, osName: SiteOs, arch: SiteArch): string {
-  const target = path.join(archiveCache, `helm-${flavour}-${osName}-${arch}.tar.gz`);
+  const name = `helm-${flavour}-${osName}-${arch}.tar.gz`;
+  // Built archives are shared by every test process (same inputs, same bytes), like the extracted binaries.
+  const archiveCache = cacheDir('downloads', (dir) => fs.existsSync(path.join(dir, name)));
+  const target = path.join(archiveCache, name);
   if (fs.existsSync(target)) return target;
   fs.mkdirSync(archiveCache, { recursive: true });
   const staging = fs.mkdtempSync(`${target}.staging-`);

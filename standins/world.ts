@@ -5,9 +5,11 @@ import { realBinaries, type HelmFlavour } from './binaries.js';
 import { startChartRepo, type ChartRepo } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
+import { freeNodePort, freePort, hostNetwork, type NetworkMode } from './hostNetwork.js';
 import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
 import { startLatencyProxy, type LatencyProxy } from './latency.js';
-import { runAction, startAction, type ActionRun, type RunningAction } from './runner.js';
+import { startAction, type ActionRun, type RunningAction } from './runner.js';
+import YAML from 'yaml';
 
 // Everything the action talks to, on this machine: Google Compute (with the workload identity token exchange),
 // a GKE cluster's API server with its ingress, the tool download sites and the SkyPilot chart repository.
@@ -45,7 +47,20 @@ export interface LocalWorld {
   loseCluster(options?: KubeStandInOptions): Promise<void>;
   /** The latency proxies the action goes through, when the world was started with `latencyMs`. */
   latency?: WorldLatency;
+  /** How the server is reached on this machine (see hostNetwork.ts). */
+  network: WorldNetwork;
   close(): Promise<void>;
+}
+
+/** The server URL's shape on this machine, and what the world adds to every run's inputs to get it. */
+export interface WorldNetwork {
+  mode: NetworkMode;
+  /** One line: the mode and why; the demo and the tests print it first. */
+  summary: string;
+  /** The controller Service's http port (high-port) or node port (single-address) on the current cluster. */
+  readonly port: number | undefined;
+  /** What every server URL of the current cluster matches. */
+  serverUrlPattern(): RegExp;
 }
 
 /** Round-trip times (ms) to put in front of the stand-ins; the action then reaches them only through proxies. */
@@ -70,6 +85,8 @@ export interface WorldOptions {
   compute?: ComputeStandInOptions;
   /** Route the action through latency proxies (see standins/latency.ts), e.g. { compute: 40, kube: 15 }. */
   latencyMs?: LatencyOptions;
+  /** The network mode, instead of the one this machine allows (to test a mode anywhere). */
+  network?: NetworkMode;
 }
 
 export async function startLocalWorld(options: WorldOptions = {}): Promise<LocalWorld> {
@@ -83,17 +100,11 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
   ]);
   let kube = await startKubeStandIn(kubeOptions);
   const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-world-'));
+  const network = await startWorldNetwork(options.network, runnerDir);
   const secrets = path.join(runnerDir, 'secrets');
   fs.mkdirSync(secrets, { recursive: true });
   const latencyMs = options.latencyMs;
-  const computeProxy =
-    latencyMs && (await startLatencyProxy({ target: compute.url, rttMs: latencyMs.compute }));
-  const chartsProxy =
-    latencyMs?.charts === undefined
-      ? undefined
-      : await startLatencyProxy({ target: charts.url, rttMs: latencyMs.charts });
-  // helm downloads the chart from the index's absolute URL: through the proxy, like the index itself.
-  if (chartsProxy) charts.serveThrough(chartsProxy.url);
+  const { computeProxy, chartsProxy } = await startProxies(latencyMs, compute.url, charts);
   let kubeProxy = latencyMs && (await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube }));
   // The token exchange goes through the Compute proxy too: on a runner it is one more round trip to Google.
   const credentials = throughProxy(
@@ -114,32 +125,34 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     downloads,
     charts,
     runnerDir,
-    inputs: (overrides = {}) => ({
-      project: WORLD.project,
-      zone: WORLD.zone,
-      'compute-endpoint': computeProxy?.url ?? compute.url,
-      'helm-repo-url': chartsProxy?.url ?? charts.url,
-      'tools-mirror': downloads.mirror,
-      'helm-version': TOOL_VERSIONS[flavour].helm,
-      'kubectl-version': TOOL_VERSIONS[flavour].kubectl,
-      'gcloud-version': 'none',
-      'web-password': WORLD.password,
-      timeout: '3m',
-      ...overrides,
-    }),
+    network,
+    inputs: (overrides = {}) =>
+      network.withInputs({
+        project: WORLD.project,
+        zone: WORLD.zone,
+        'compute-endpoint': computeProxy?.url ?? compute.url,
+        'helm-repo-url': chartsProxy?.url ?? charts.url,
+        'tools-mirror': downloads.mirror,
+        'helm-version': TOOL_VERSIONS[flavour].helm,
+        'kubectl-version': TOOL_VERSIONS[flavour].kubectl,
+        'gcloud-version': 'none',
+        'web-password': WORLD.password,
+        timeout: '3m',
+        ...overrides,
+      }),
     env: () => ({ GOOGLE_APPLICATION_CREDENTIALS: credentials, KUBECONFIG: kubeconfig }),
-    run: (overrides = {}, extraEnv = {}) =>
-      runAction({ inputs: world.inputs(overrides), env: { ...world.env(), ...extraEnv }, runnerDir }),
+    run: (overrides = {}, extraEnv = {}) => world.start(overrides, extraEnv).done,
     start: (overrides = {}, extraEnv = {}, options = {}) =>
       startAction({
         inputs: world.inputs(overrides),
         env: { ...world.env(), ...extraEnv },
-        runnerDir: options.runnerDir ?? runnerDir,
+        runnerDir: network.workspace(options.runnerDir ?? runnerDir),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       }),
     loseCluster: async (replacement = {}) => {
       await kube.close();
       kube = await startKubeStandIn({ ...kubeOptions, ...replacement });
+      await network.newCluster();
       if (kubeProxy && latencyMs) {
         await kubeProxy.close();
         kubeProxy = await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube });
@@ -162,6 +175,95 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
     };
   }
   return world;
+}
+
+/** The Compute and chart repository proxies, when the world has latency (the cluster's is per cluster). */
+async function startProxies(
+  latencyMs: LatencyOptions | undefined,
+  computeUrl: string,
+  charts: ChartRepo,
+): Promise<{ computeProxy: LatencyProxy | undefined; chartsProxy: LatencyProxy | undefined }> {
+  const computeProxy =
+    latencyMs && (await startLatencyProxy({ target: computeUrl, rttMs: latencyMs.compute }));
+  const chartsProxy =
+    latencyMs?.charts === undefined
+      ? undefined
+      : await startLatencyProxy({ target: charts.url, rttMs: latencyMs.charts });
+  // helm downloads the chart from the index's absolute URL: through the proxy, like the index itself.
+  if (chartsProxy) charts.serveThrough(chartsProxy.url);
+  return { computeProxy: computeProxy || undefined, chartsProxy };
+}
+
+const announced = new Set<string>();
+
+/** The values file each run's workspace holds, named in `values-files` ahead of any file a caller gives. */
+const NETWORK_VALUES = 'standin-network-values.yaml';
+
+interface StartedNetwork extends WorldNetwork {
+  /** A run's inputs with what this mode needs: the network values file, the NodePort service type. */
+  withInputs(inputs: Record<string, string>): Record<string, string>;
+  /** Writes the network values file into a run's workspace (GITHUB_WORKSPACE = its runner dir); returns the dir. */
+  workspace(dir: string): string;
+  /** A cluster replaced the lost one: its own port, so that its server URL is new, as on GKE. */
+  newCluster(): Promise<void>;
+}
+
+/**
+ * The action runs unchanged in every mode: the port is chart values in a file of the workspace (values-files
+ * must lie inside GITHUB_WORKSPACE), and the action finds the URL, port included, from the Service.
+ */
+async function startWorldNetwork(
+  forced: NetworkMode | undefined,
+  runnerDir: string,
+): Promise<StartedNetwork> {
+  const { mode, summary } = await hostNetwork(forced);
+  // Said once per process, first: the demo's and the tests' output shows which mode they ran in.
+  if (!announced.has(summary)) console.log(summary);
+  announced.add(summary);
+  const used = new Set<number>();
+  const pick = async (): Promise<number | undefined> => {
+    if (mode === 'privileged-port') return undefined;
+    const port = mode === 'high-port' ? await freePort() : await freeNodePort(used);
+    used.add(port);
+    return port;
+  };
+  let port = await pick();
+  const values = (): string => {
+    const service = mode === 'high-port' ? { ports: { http: port } } : { nodePorts: { http: port } };
+    return YAML.stringify({ 'ingress-nginx': { controller: { service } } });
+  };
+  const network: StartedNetwork = {
+    mode,
+    summary,
+    get port() {
+      return port;
+    },
+    serverUrlPattern: () => {
+      if (mode === 'single-address') return new RegExp(`^http://127\\.0\\.0\\.1:${port}$`);
+      return new RegExp(`^http://127\\.\\d+\\.\\d+\\.\\d+${port === undefined ? '' : `:${port}`}$`);
+    },
+    withInputs: (inputs) => {
+      if (port === undefined) return inputs;
+      const given = inputs['values-files'] ?? '';
+      return {
+        ...(mode === 'single-address' ? { 'service-type': 'NodePort' } : {}),
+        ...inputs,
+        // First, so that a caller's own values files can still override it.
+        'values-files': given.trim() ? `${NETWORK_VALUES}\n${given}` : NETWORK_VALUES,
+      };
+    },
+    workspace: (dir) => {
+      if (port === undefined) return dir;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, NETWORK_VALUES), values());
+      return dir;
+    },
+    newCluster: async () => {
+      port = await pick();
+    },
+  };
+  network.workspace(runnerDir);
+  return network;
 }
 
 /** Rewrites a credentials file or kubeconfig to reach its stand-in through the proxy (same file, same mode). */

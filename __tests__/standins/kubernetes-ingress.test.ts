@@ -4,11 +4,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { realBinaries, type RealBinaries } from '../../standins/binaries.js';
 import { startChartRepo, type ChartRepo } from '../../standins/chartRepo.js';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import { field, runTool, toolsFor, type Obj } from '../support/kubeTools.js';
+import { describeLB, LB_HTTP_PORT, lbUrl } from '../support/network.js';
 
 const password = randomBytes(9).toString('hex');
 const basic = (user: string, pass: string): string =>
@@ -44,7 +45,7 @@ function putController(
       ports: [
         {
           name: 'http',
-          port: 80,
+          port: LB_HTTP_PORT,
           targetPort: 'http',
           ...(options.nodePort ? { nodePort: options.nodePort } : {}),
         },
@@ -173,8 +174,9 @@ const authAnnotations = (secret: string): Obj => ({
 async function addressOf(kube: KubeStandIn, namespace: string, service: string): Promise<string> {
   await kube.configure({});
   const ip = field(kube.get('v1', 'Service', namespace, service), 'status.loadBalancer.ingress.0.ip');
-  assert.ok(kube.ingressAddresses().includes(`${String(ip)}:80`), `no listener at ${String(ip)}`);
-  return `http://${String(ip)}`;
+  const where = `${String(ip)}:${LB_HTTP_PORT}`;
+  assert.ok(kube.ingressAddresses().includes(where), `no listener at ${where}`);
+  return lbUrl(ip);
 }
 
 /** One HTTP GET through the simulated ingress; node:http, since fetch does not let a test set Host. */
@@ -196,7 +198,7 @@ async function health(url: string, headers: Record<string, string> = good): Prom
   return JSON.parse(answer.body) as Obj;
 }
 
-describe('simulated ingress-nginx: controllers by labels, Ingresses by class, routing by rules', () => {
+describeLB('simulated ingress-nginx: controllers by labels, Ingresses by class, routing by rules', () => {
   // A cluster per test: every default-class controller serves every "nginx" Ingress of its cluster.
   let kube: KubeStandIn;
   beforeEach(async () => {
@@ -210,7 +212,7 @@ describe('simulated ingress-nginx: controllers by labels, Ingresses by class, ro
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'prod-ingress-nginx-controller', namespace: 'labels' },
-      spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }] },
+      spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: LB_HTTP_PORT }] },
     });
     putServer(kube, 'labels', 'server');
     putIngress(kube, 'labels', 'web', root('server-svc', 'nginx'));
@@ -220,7 +222,7 @@ describe('simulated ingress-nginx: controllers by labels, Ingresses by class, ro
       kube.get('v1', 'Service', 'labels', 'prod-ingress-nginx-controller'),
       'status.loadBalancer.ingress.0.ip',
     );
-    assert.equal(kube.ingressAddresses().includes(`${String(unlabelled)}:80`), false);
+    assert.equal(kube.ingressAddresses().includes(`${String(unlabelled)}:${LB_HTTP_PORT}`), false);
     assert.equal(
       field(kube.get('networking.k8s.io/v1', 'Ingress', 'labels', 'web'), 'status.loadBalancer.ingress.0.ip'),
       field(kube.get('v1', 'Service', 'labels', 'edge'), 'status.loadBalancer.ingress.0.ip'),
@@ -384,7 +386,7 @@ describe('simulated ingress-nginx: controllers by labels, Ingresses by class, ro
   });
 });
 
-describe('simulated ingress-nginx: a drill controller beside production, each with its own IngressClass', () => {
+describeLB('simulated ingress-nginx: a drill controller beside production, each with an IngressClass', () => {
   let kube: KubeStandIn;
   before(async () => {
     kube = await startKubeStandIn();
@@ -477,7 +479,7 @@ describe('simulated ingress-nginx: a drill controller beside production, each wi
   });
 });
 
-describe('simulated ingress-nginx with the stand-in chart installed by real helm', () => {
+describeLB('simulated ingress-nginx with the stand-in chart installed by real helm', () => {
   let bins: RealBinaries;
   let kube: KubeStandIn;
   let repo: ChartRepo;
@@ -517,7 +519,8 @@ describe('simulated ingress-nginx with the stand-in chart installed by real helm
       '60s',
       '--values',
       path.join(tools.dir, 'auth.yaml'),
-      ...set.flatMap((s) => ['--set', s]),
+      // Port 80 needs root: a normal user's load balancer listens on a high port (see standins/hostNetwork.ts).
+      ...[`ingress-nginx.controller.service.ports.http=${LB_HTTP_PORT}`, ...set].flatMap((s) => ['--set', s]),
     );
 
   test("production by helm: found by labels, routed to the chart's Service, behind the chart's basic auth", async () => {

@@ -11,6 +11,7 @@ import { helmFlavours, realBinaries, type RealBinaries } from '../../standins/bi
 import { startChartRepo, type ChartRepo } from '../../standins/chartRepo.js';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import { parseQuantity } from '../../standins/kubernetes/quantity.js';
+import { describeLB, LB_HTTP_PORT, lbUrl, testLB } from '../support/network.js';
 
 const exec = promisify(execFile);
 
@@ -376,7 +377,7 @@ describe('kubernetes stand-in: API semantics over HTTP', () => {
   });
 });
 
-describe('kubernetes stand-in: simulated ingress and load balancers', () => {
+describeLB('kubernetes stand-in: simulated ingress and load balancers', () => {
   const password = randomBytes(12).toString('hex');
   const htpasswd = `admin:${aprMd5(password)}`;
   const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -452,7 +453,10 @@ describe('kubernetes stand-in: simulated ingress and load balancers', () => {
           'app.kubernetes.io/instance': 'r',
         },
       },
-      spec: { type: serviceType, ports: [{ name: 'http', port: 80, ...(nodePort ? { nodePort } : {}) }] },
+      spec: {
+        type: serviceType,
+        ports: [{ name: 'http', port: LB_HTTP_PORT, ...(nodePort ? { nodePort } : {}) }],
+      },
     });
   }
 
@@ -465,14 +469,14 @@ describe('kubernetes stand-in: simulated ingress and load balancers', () => {
       const ip = field((await read()).body, 'status.loadBalancer.ingress.0.ip');
       assert.match(String(ip), /^127\.\d+\.\d+\.\d+$/);
       assert.notEqual(ip, '127.0.0.1');
-      const noAuth = await fetch(`http://${String(ip)}/api/health`);
+      const noAuth = await fetch(`${lbUrl(ip)}/api/health`);
       assert.equal(noAuth.status, 401);
       assert.match(noAuth.headers.get('www-authenticate') ?? '', /^Basic/);
-      const wrong = await fetch(`http://${String(ip)}/api/health`, {
+      const wrong = await fetch(`${lbUrl(ip)}/api/health`, {
         headers: { Authorization: basic('admin', 'nope') },
       });
       assert.equal(wrong.status, 401);
-      const good = await fetch(`http://${String(ip)}/api/health`, {
+      const good = await fetch(`${lbUrl(ip)}/api/health`, {
         headers: { Authorization: basic('admin', password) },
       });
       assert.equal(good.status, 200);
@@ -481,7 +485,7 @@ describe('kubernetes stand-in: simulated ingress and load balancers', () => {
       assert.equal(health.version, '1.0.0.dev1');
 
       await kube.configure({ healthStatus: 'unhealthy' });
-      const sick = await fetch(`http://${String(ip)}/api/health`, {
+      const sick = await fetch(`${lbUrl(ip)}/api/health`, {
         headers: { Authorization: basic('admin', password) },
       });
       assert.equal(sick.status, 503);
@@ -634,6 +638,9 @@ for (const flavour of helmFlavours()) {
         '--set',
         // Newer charts default storage.enabled to false (skypilot-org/skypilot PR #10086): set it, as the action does.
         'storage.enabled=true,storage.storageClassName=sky-pv,storage.volumeName=sky-state,storage.size=10Gi',
+        '--set',
+        // Port 80 needs root: a normal user's load balancer listens on a high port (see standins/hostNetwork.ts).
+        `ingress-nginx.controller.service.ports.http=${LB_HTTP_PORT}`,
       ];
       await helm(...install);
       const pvc = kube.get('v1', 'PersistentVolumeClaim', 'skypilot', 'skypilot-state');
@@ -669,7 +676,7 @@ for (const flavour of helmFlavours()) {
       assert.ok(repo.requests.some((r) => r.path === `/skypilot-nightly-${newest}.tgz`));
     });
 
-    test('health at the LoadBalancer address: 401 without auth, healthy with the password', async () => {
+    testLB('health at the LoadBalancer address: 401 without auth, healthy with the password', async () => {
       const ip = await kubectl(
         'get',
         'service',
@@ -680,9 +687,9 @@ for (const flavour of helmFlavours()) {
         'jsonpath={.status.loadBalancer.ingress[0].ip}',
       );
       assert.match(ip, /^127\.\d+\.\d+\.\d+$/);
-      assert.equal((await fetch(`http://${ip}/api/health`)).status, 401);
+      assert.equal((await fetch(`${lbUrl(ip)}/api/health`)).status, 401);
       const authorization = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
-      const response = await fetch(`http://${ip}/api/health`, { headers: { Authorization: authorization } });
+      const response = await fetch(`${lbUrl(ip)}/api/health`, { headers: { Authorization: authorization } });
       assert.equal(response.status, 200);
       assert.equal(((await response.json()) as Obj).status, 'healthy');
     });

@@ -21,6 +21,8 @@ const T = {
 export class IngressSimulator {
   /** host:port -> controller key ("<namespace>/<instance>"). */
   private readonly listeners = new Map<string, { server: http.Server; controller: string }>();
+  /** Addresses that could not be listened on, reported once each (every API write syncs again). */
+  private readonly refused = new Set<string>();
   private pending: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -31,7 +33,7 @@ export class IngressSimulator {
     this.pending = this.pending
       .then(() => this.apply())
       .catch((error: unknown) => {
-        console.error('kubernetes stand-in: ingress listener failed:', error);
+        console.error('kubernetes stand-in: ingress sync failed:', error);
       });
     return this.pending;
   }
@@ -75,12 +77,29 @@ export class IngressSimulator {
       if (this.listeners.has(key)) continue;
       const [host = '127.0.0.1', port = '80'] = key.split(':');
       const server = http.createServer((req, res) => this.handle(controller, req, res));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(Number(port), host, () => resolve());
+      const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        server.once('error', resolve);
+        server.listen(Number(port), host, () => resolve(undefined));
       });
-      this.listeners.set(key, { server, controller });
+      if (error) this.report(key, error);
+      else this.listeners.set(key, { server, controller });
     }
+  }
+
+  /** One line per address, saying what to do: the server behind it then simply does not answer. */
+  private report(key: string, error: NodeJS.ErrnoException): void {
+    if (this.refused.has(key)) return;
+    this.refused.add(key);
+    const port = Number(key.split(':')[1]);
+    const why =
+      error.code === 'EACCES' && port < 1024
+        ? `port ${port} needs root; startLocalWorld (standins/world.ts) picks a high port for a normal user`
+        : error.code === 'EADDRNOTAVAIL'
+          ? 'this machine has no such loopback address; set SKYHA_STANDIN_SINGLE_ADDRESS=1 (a NodePort on 127.0.0.1)'
+          : error.message;
+    console.error(
+      `kubernetes stand-in: the ingress cannot listen on ${key} (${error.code ?? 'error'}): ${why}`,
+    );
   }
 
   private async stop(key: string): Promise<void> {
