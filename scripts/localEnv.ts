@@ -25,6 +25,8 @@ export function standinsEnvironment(world: LocalWorld, dir: string): Record<stri
   fs.writeFileSync(summary, '');
   return {
     ...world.env(),
+    // The inputs may name a values file of the stand-ins' network (a free port): it lies in this workspace.
+    GITHUB_WORKSPACE: world.workspace(folder('workspace')),
     RUNNER_TEMP: folder('temp'),
     RUNNER_TOOL_CACHE: folder('tool-cache'),
     GITHUB_STEP_SUMMARY: summary,

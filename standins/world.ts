@@ -35,6 +35,8 @@ export interface LocalWorld {
   inputs(overrides?: Record<string, string>): Record<string, string>;
   /** The environment an earlier auth step and a kubeconfig step would leave. */
   env(): Record<string, string>;
+  /** Makes `dir` a run's GITHUB_WORKSPACE: writes what this machine's network mode needs there; returns it. */
+  workspace(dir: string): string;
   /** Runs the bundled action as the runner does, in this world. */
   run(overrides?: Record<string, string>, extraEnv?: Record<string, string>): Promise<ActionRun>;
   /** Starts a run without waiting for it (to cancel or kill it midway); `runnerDir` for another runner. */
@@ -149,6 +151,7 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
         runnerDir: network.workspace(options.runnerDir ?? runnerDir),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       }),
+    workspace: (dir) => network.workspace(dir),
     loseCluster: async (replacement = {}) => {
       await kube.close();
       kube = await startKubeStandIn({ ...kubeOptions, ...replacement });

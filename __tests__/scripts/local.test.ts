@@ -80,7 +80,7 @@ describe('npm run local: the action under @github/local-action, against the stan
       assert.equal(run.code, 0, run.out.slice(-6000));
       assert.match(run.out, /Action Outputs/);
       assert.match(run.out, outputRow('disk', new RegExp(DISK.replace(/\//g, '\\/'))));
-      assert.match(run.out, outputRow('server-url', /http:\/\/127\.[\d.]+/));
+      assert.match(run.out, outputRow('server-url', /http:\/\/127\.[\d.]+(?::\d+)?/));
       assert.match(run.out, /^::notice::SkyPilot API server ready at http:\/\/127\./m);
       assert.match(run.out, /^Job summary \(.*\):\n\n## SkyPilot API server$/m);
       assert.match(run.out, new RegExp(`^The run succeeded: ${entry}$`, 'm'));

@@ -116,8 +116,11 @@ function runCommand(exec: ExecPlugin, execInfo: string, timeoutMs: number): Prom
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const missing = error.code === 'ENOENT';
-      reject(pluginError(exec, missing ? 'was not found' : `could not run: ${error.message}`, error));
+      // A bare name searched on a PATH with a directory this user cannot read fails EACCES, not ENOENT.
+      const bare = !exec.command.includes('/');
+      const missing = error.code === 'ENOENT' || (bare && error.code === 'EACCES');
+      const why = missing ? 'was not found (on PATH, or not executable)' : `could not run: ${error.message}`;
+      reject(pluginError(exec, why, error));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
