@@ -26,6 +26,7 @@ export {
   type LoadBalancerAddresses,
   type LoadBalancerRequest,
 } from './loadBalancers.js';
+export type { ServerState, ServerUser } from '../serverState.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */

@@ -1,3 +1,4 @@
+import type { ServerState } from '../serverState.js';
 import { localLoadBalancerAddresses, type LoadBalancerAddresses } from './loadBalancers.js';
 
 export interface KubeStandInOptions {
@@ -29,6 +30,13 @@ export interface KubeStandInOptions {
    * own, fresh 127.X.Y.Z addresses that grants an address a Service asks for unless another of its rules holds it.
    */
   loadBalancerAddresses?: LoadBalancerAddresses;
+  /**
+   * The SkyPilot server's state on the disk behind a volume handle (`csi.volumeHandle` of the PersistentVolume its
+   * release mounts): what `/users` and `/api/completion/cluster_name` answer from. Default: no disk has state.
+   */
+  serverState?: (volumeHandle: string) => ServerState | undefined;
+  /** false: the server predates `/users` and `/api/completion/cluster_name` and answers them 404 (default true). */
+  stateEndpoints?: boolean;
 }
 
 export type ResolvedOptions = Required<KubeStandInOptions>;
@@ -46,5 +54,7 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     deploymentsWithoutPods: options.deploymentsWithoutPods ?? [],
     skypilotVersion: options.skypilotVersion ?? '1.0.0.dev20250218',
     loadBalancerAddresses: options.loadBalancerAddresses ?? localLoadBalancerAddresses(),
+    serverState: options.serverState ?? (() => undefined),
+    stateEndpoints: options.stateEndpoints ?? true,
   };
 }

@@ -1,9 +1,22 @@
 import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
+import type { ServerState } from '../serverState.js';
 import type { ClusterState } from './clusterState.js';
-import { rec, str, type KubeObject } from './resources.js';
+import { T } from './controllerKit.js';
+import { namespaceOf, rec, str, type KubeObject } from './resources.js';
 
-// The SkyPilot API server in a pod, as the ingress reaches it: /api/health, with the shape of sky/server/server.py.
+// The SkyPilot API server in a pod, as the ingress reaches it. What it answers, with the shapes of
+// sky/server/server.py and sky/users/server.py (FastAPI; read from skypilot-org/skypilot):
+// - GET /api/health -> {status, api_version, version, version_on_disk, commit, basic_auth_enabled, user,
+//   service_account_token_enabled, ingress_basic_auth_enabled, latest_version}; 503 while unhealthy.
+// - GET /users -> [{"id", "name", "created_at", "role"}] in the database's order, service accounts (ids "sa-...")
+//   left out; created_at in Unix seconds; never password hashes.
+// - GET /api/completion/cluster_name?incomplete=P -> ["name", ...]: the cluster names starting with P. `incomplete`
+//   is a required query parameter: without it FastAPI answers 422 {"detail": [{"type": "missing", ...}]}.
+// - Any other path: 404 {"detail": "Not Found"}; another method on these paths: 405 {"detail": "Method Not Allowed"}.
+// The version comes from the image tag, which the chart sets from its appVersion, so the version follows the chart
+// version that deployed the server (an upgrade A -> B shows in /api/health); the state (users, clusters) from the
+// disk its release mounts: pod -> claim -> bound PersistentVolume -> csi.volumeHandle -> options.serverState.
 
 /** Answers one request that reached the server in `pod` at `path` (after the ingress's rewrite). */
 export function serveSkyPilot(
@@ -12,9 +25,31 @@ export function serveSkyPilot(
   request: { path: string; query: URLSearchParams; req: http.IncomingMessage },
   res: http.ServerResponse,
 ): void {
-  const { path, req } = request;
+  const { path, query, req } = request;
+  const stateful =
+    cluster.options.stateEndpoints && (path === '/users' || path === '/api/completion/cluster_name');
   if (path === '/api/health') return serveHealth(cluster, pod, req, res);
-  json(res, 404, { detail: 'Not Found' });
+  if (!stateful) return json(res, 404, { detail: 'Not Found' });
+  if (req.method !== 'GET') return json(res, 405, { detail: 'Method Not Allowed' });
+  const state = stateOnDisk(cluster, pod) ?? { users: [], clusters: [] };
+  if (path === '/users') {
+    const users = state.users.filter((u) => !u.id.startsWith('sa-'));
+    return json(
+      res,
+      200,
+      users.map((u) => ({ id: u.id, name: u.name, created_at: u.created_at, role: u.role })),
+    );
+  }
+  const incomplete = query.get('incomplete');
+  if (incomplete === null) {
+    const missing = { type: 'missing', loc: ['query', 'incomplete'], msg: 'Field required', input: null };
+    return json(res, 422, { detail: [missing] });
+  }
+  json(
+    res,
+    200,
+    state.clusters.filter((name) => name.startsWith(incomplete)),
+  );
 }
 
 function serveHealth(
@@ -69,4 +104,27 @@ function versionFromImage(image: string): string | undefined {
   const colon = withoutDigest.lastIndexOf(':');
   const tag = colon > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(colon + 1) : '';
   return /^v?\d+\.\d+(\.\d+)?([.-]?(dev|rc|post)\d+)?$/.test(tag) ? tag.replace(/^v/, '') : undefined;
+}
+
+/**
+ * The state on the disk the server keeps `~/.sky` on: the claim of the volume mounted at /root/.sky (else its
+ * first claim), the PersistentVolume bound to that claim, its `csi.volumeHandle`. Undefined without one.
+ */
+export function stateOnDisk(cluster: ClusterState, pod: KubeObject): ServerState | undefined {
+  const namespace = namespaceOf(pod) ?? 'default';
+  const mounts = Array.isArray(firstContainer(pod).volumeMounts)
+    ? (firstContainer(pod).volumeMounts as unknown[]).map(rec)
+    : [];
+  const home = str(mounts.find((m) => m.mountPath === '/root/.sky')?.name);
+  const volumes = (Array.isArray(rec(pod.spec).volumes) ? (rec(pod.spec).volumes as unknown[]) : [])
+    .map(rec)
+    .filter((v) => str(rec(v.persistentVolumeClaim).claimName));
+  const volume = volumes.find((v) => v.name === home) ?? volumes[0];
+  if (!volume) return undefined;
+  const claim = cluster.store.get(T.pvc, namespace, String(rec(volume.persistentVolumeClaim).claimName));
+  const volumeName = str(rec(claim?.spec).volumeName);
+  const pv = volumeName ? cluster.store.get(T.pv, undefined, volumeName) : undefined;
+  if (!claim || !pv || rec(rec(pv.spec).claimRef).uid !== rec(claim.metadata).uid) return undefined;
+  const handle = str(rec(rec(pv.spec).csi).volumeHandle);
+  return handle ? cluster.options.serverState(handle) : undefined;
 }
