@@ -78,143 +78,31 @@ const HELM_DEFAULT: Record<string, HelmFlavour> = {
 const KUBECTL_DEFAULT: Record<string, HelmFlavour> = { '1.35.2': 'helm4', '1.31.9': 'helm3' };
 const GCLOUD_DEFAULT = ['548.0.0', '549.0.0', '549.0.1'];
 
+type Tool = 'kubectl' | 'helm' | 'gcloud';
+
+/** What a site-relative path of a tool serves: a file on disk or a text body; undefined for 404. */
+type Resolver = (tool: Tool, rest: string, mirrored: boolean) => Promise<Body | undefined>;
+
+/** The faults a test injects, consulted on every request. */
+interface Faults {
+  tampered: Set<string>;
+  failures: { suffix: string; left: number; status: number }[];
+}
+
 export async function startDownloadSite(options: DownloadSiteOptions = {}): Promise<DownloadSite> {
-  const kubectlVersions = options.kubectl ?? KUBECTL_DEFAULT;
-  const helmVersions = options.helm ?? HELM_DEFAULT;
-  const gcloudVersions = options.gcloud ?? GCLOUD_DEFAULT;
-  const kubectlStable = options.kubectlStable ?? '1.35.2';
-  const helmLatest = options.helmLatest ?? '4.1.4';
-  const gcloudLatest = options.gcloudLatest ?? gcloudVersions[gcloudVersions.length - 1]!;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-downloads-'));
+  const resolve = catalogue(options, work);
   const requests: RequestRecord[] = [];
   const proxyConnects: string[] = [];
-  const tampered = new Set<string>();
-  const failures: { suffix: string; left: number; status: number }[] = [];
-  const built = new Map<string, Promise<string>>();
-
-  const once = (key: string, make: () => Promise<string>): Promise<string> => {
-    let found = built.get(key);
-    if (!found) {
-      found = make();
-      built.set(key, found);
-    }
-    return found;
-  };
-
-  const helmArchive = (flavour: HelmFlavour, osName: SiteOs, arch: SiteArch): Promise<string> =>
-    once(`helm-${flavour}-${osName}-${arch}`, async () =>
-      buildHelmArchive((await realBinaries(flavour)).helm, flavour, osName, arch),
-    );
-  const gcloudArchive = (version: string): Promise<string> =>
-    once(`gcloud-${version}`, async () => buildGcloudArchive(work, version));
-
-  /** What a site-relative path serves: a file on disk or a text body; undefined for 404. */
-  async function resolve(
-    tool: 'kubectl' | 'helm' | 'gcloud',
-    rest: string,
-    mirrored: boolean,
-  ): Promise<Body | undefined> {
-    if (tool === 'kubectl') {
-      if (rest === '/release/stable.txt') return { text: `v${kubectlStable}` };
-      const stable = /^\/release\/stable-(\d+)\.(\d+)\.txt$/.exec(rest);
-      if (stable) {
-        const newest = newestOn(Object.keys(kubectlVersions), `${stable[1]}.${stable[2]}.`);
-        return newest === undefined ? undefined : { text: `v${newest}` };
-      }
-      const bin = /^\/release\/v([^/]+)\/bin\/(linux|darwin)\/(amd64|arm64)\/kubectl(\.sha256)?$/.exec(rest);
-      const flavour = bin ? kubectlVersions[bin[1]!] : undefined;
-      if (!bin || !flavour) return undefined;
-      const file = (await realBinaries(flavour)).kubectl;
-      return bin[4] ? { text: await sha256(file) } : { file };
-    }
-    if (tool === 'helm') {
-      if (rest === '/helm-latest-version') return { text: `v${helmLatest}` };
-      const archive =
-        /^\/(helm-v([^-/]+(?:-[^/]+?)?)-(linux|darwin)-(amd64|arm64)\.tar\.gz)(\.sha256sum)?$/.exec(rest);
-      const flavour = archive ? helmVersions[archive[2]!] : undefined;
-      if (!archive || !flavour) return undefined;
-      const file = await helmArchive(flavour, archive[3] as SiteOs, archive[4] as SiteArch);
-      return archive[5] ? { text: `${await sha256(file)}  ${archive[1]}\n` } : { file };
-    }
-    const downloads = mirrored ? '' : '/downloads';
-    if (rest === '/components-2.json')
-      return { text: componentsSnapshot(gcloudLatest), type: 'application/json' };
-    const archive = new RegExp(
-      `^${downloads}/google-cloud-cli-([^/]+)-(linux|darwin)-(x86_64|arm)\\.tar\\.gz$`,
-    ).exec(rest);
-    if (!archive || !gcloudVersions.includes(archive[1]!)) return undefined;
-    return { file: await gcloudArchive(archive[1]!) };
-  }
-
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://stand-in');
-    const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
-    requests.push(record);
-    const reply = (status: number, body?: Body, size?: number): void => {
-      record.status = status;
-      res.statusCode = status;
-      if (body === undefined) {
-        res.end(status === 404 ? 'not found\n' : `stand-in answered ${status}\n`);
-        return;
-      }
-      res.setHeader('content-type', body.type ?? (body.file ? 'application/octet-stream' : 'text/plain'));
-      const extra = tampered.has(url.pathname) ? Buffer.from('tampered by the stand-in') : Buffer.alloc(0);
-      if (body.text !== undefined) {
-        const bytes = Buffer.concat([Buffer.from(body.text), extra]);
-        res.setHeader('content-length', bytes.length);
-        res.end(req.method === 'HEAD' ? undefined : bytes);
-        return;
-      }
-      res.setHeader('content-length', (size ?? 0) + extra.length);
-      if (req.method === 'HEAD') {
-        res.end();
-        return;
-      }
-      const file = fs.createReadStream(body.file!, { highWaterMark: 256 * 1024 });
-      const stream = options.bytesPerSecond ? Readable.from(throttled(file, options.bytesPerSecond)) : file;
-      stream.on('error', () => res.destroy());
-      stream.on('end', () => res.end(extra));
-      stream.pipe(res, { end: false });
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405);
-    const failure = failures.find((f) => f.left > 0 && url.pathname.endsWith(f.suffix));
-    if (failure) {
-      failure.left -= 1;
-      return reply(failure.status);
-    }
-    const route = routeOf(url.pathname);
-    if (!route) return reply(404);
-    resolve(route.tool, route.rest, route.mirrored).then(
-      (body) => {
-        if (!body) return reply(404);
-        reply(200, body, body.file ? fs.statSync(body.file).size : undefined);
-      },
-      (error: unknown) => {
-        console.error('download stand-in failed:', error);
-        reply(500);
-      },
-    );
-  });
-
+  const faults: Faults = { tampered: new Set(), failures: [] };
+  const server = http.createServer((req, res) =>
+    serveDownload(req, res, { resolve, requests, faults, options }),
+  );
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolveListen) => server.listen(0, host, resolveListen));
   const port = (server.address() as AddressInfo).port;
   const origin = `http://${host}:${port}`;
-  // A forward proxy (what @actions/http-client's tunnel speaks): every CONNECT lands on this same server.
-  const tunnels = new Set<net.Socket>();
-  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    proxyConnects.push(req.url ?? '');
-    const upstream = net.connect(port, host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client).on('error', () => client.destroy());
-      client.pipe(upstream).on('error', () => upstream.destroy());
-    });
-    for (const socket of [client, upstream]) {
-      tunnels.add(socket);
-      socket.on('error', () => socket.destroy()).on('close', () => tunnels.delete(socket));
-    }
-  });
+  const tunnels = acceptTunnels(server, { host, port }, proxyConnects);
   return {
     origin,
     bases: { kubectl: origin, helm: origin, gcloud: `${origin}/dl/cloudsdk/channels/rapid` },
@@ -226,11 +114,11 @@ export async function startDownloadSite(options: DownloadSiteOptions = {}): Prom
     reset: () => {
       requests.splice(0);
       proxyConnects.splice(0);
-      tampered.clear();
-      failures.splice(0);
+      faults.tampered.clear();
+      faults.failures.splice(0);
     },
-    tamper: (suffix) => void tampered.add(suffix.startsWith('/') ? suffix : `/${suffix}`),
-    failNext: (suffix, times, status = 503) => void failures.push({ suffix, left: times, status }),
+    tamper: (suffix) => void faults.tampered.add(suffix.startsWith('/') ? suffix : `/${suffix}`),
+    failNext: (suffix, times, status = 503) => void faults.failures.push({ suffix, left: times, status }),
     close: async () => {
       server.closeAllConnections();
       for (const socket of tunnels) socket.destroy();
@@ -238,6 +126,153 @@ export async function startDownloadSite(options: DownloadSiteOptions = {}): Prom
       fs.rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/** The served versions of each tool, and where each path's bytes come from (archives built once, on demand). */
+function catalogue(options: DownloadSiteOptions, work: string): Resolver {
+  const kubectlVersions = options.kubectl ?? KUBECTL_DEFAULT;
+  const helmVersions = options.helm ?? HELM_DEFAULT;
+  const gcloudVersions = options.gcloud ?? GCLOUD_DEFAULT;
+  const built = new Map<string, Promise<string>>();
+  const once = (key: string, make: () => Promise<string>): Promise<string> => {
+    let found = built.get(key);
+    if (!found) {
+      found = make();
+      built.set(key, found);
+    }
+    return found;
+  };
+  const kubectl = async (rest: string): Promise<Body | undefined> => {
+    if (rest === '/release/stable.txt') return { text: `v${options.kubectlStable ?? '1.35.2'}` };
+    const stable = /^\/release\/stable-(\d+)\.(\d+)\.txt$/.exec(rest);
+    if (stable) {
+      const newest = newestOn(Object.keys(kubectlVersions), `${stable[1]}.${stable[2]}.`);
+      return newest === undefined ? undefined : { text: `v${newest}` };
+    }
+    const bin = /^\/release\/v([^/]+)\/bin\/(linux|darwin)\/(amd64|arm64)\/kubectl(\.sha256)?$/.exec(rest);
+    const flavour = bin ? kubectlVersions[bin[1]!] : undefined;
+    if (!bin || !flavour) return undefined;
+    const file = (await realBinaries(flavour)).kubectl;
+    return bin[4] ? { text: await sha256(file) } : { file };
+  };
+  const helm = async (rest: string): Promise<Body | undefined> => {
+    if (rest === '/helm-latest-version') return { text: `v${options.helmLatest ?? '4.1.4'}` };
+    const archive =
+      /^\/(helm-v([^-/]+(?:-[^/]+?)?)-(linux|darwin)-(amd64|arm64)\.tar\.gz)(\.sha256sum)?$/.exec(rest);
+    const flavour = archive ? helmVersions[archive[2]!] : undefined;
+    if (!archive || !flavour) return undefined;
+    const [osName, arch] = [archive[3] as SiteOs, archive[4] as SiteArch];
+    const file = await once(`helm-${flavour}-${osName}-${arch}`, async () =>
+      buildHelmArchive((await realBinaries(flavour)).helm, flavour, osName, arch),
+    );
+    return archive[5] ? { text: `${await sha256(file)}  ${archive[1]}\n` } : { file };
+  };
+  const gcloud = async (rest: string, mirrored: boolean): Promise<Body | undefined> => {
+    const latest = options.gcloudLatest ?? gcloudVersions[gcloudVersions.length - 1]!;
+    if (rest === '/components-2.json') return { text: componentsSnapshot(latest), type: 'application/json' };
+    const downloads = mirrored ? '' : '/downloads';
+    const archive = new RegExp(
+      `^${downloads}/google-cloud-cli-([^/]+)-(linux|darwin)-(x86_64|arm)\\.tar\\.gz$`,
+    ).exec(rest);
+    if (!archive || !gcloudVersions.includes(archive[1]!)) return undefined;
+    const version = archive[1]!;
+    return { file: await once(`gcloud-${version}`, async () => buildGcloudArchive(work, version)) };
+  };
+  return async (tool, rest, mirrored) =>
+    tool === 'kubectl' ? kubectl(rest) : tool === 'helm' ? helm(rest) : gcloud(rest, mirrored);
+}
+
+/** One request: an injected failure, else the file or text its path resolves to (HEAD: headers only). */
+function serveDownload(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  site: { resolve: Resolver; requests: RequestRecord[]; faults: Faults; options: DownloadSiteOptions },
+): void {
+  const url = new URL(req.url ?? '/', 'http://stand-in');
+  const record: RequestRecord = { method: req.method ?? 'GET', path: url.pathname, status: 0 };
+  site.requests.push(record);
+  const reply = (status: number, body?: Body, size?: number): void => {
+    record.status = status;
+    res.statusCode = status;
+    if (body === undefined) {
+      res.end(status === 404 ? 'not found\n' : `stand-in answered ${status}\n`);
+      return;
+    }
+    const extra = site.faults.tampered.has(url.pathname)
+      ? Buffer.from('tampered by the stand-in')
+      : Buffer.alloc(0);
+    sendBody(req, res, body, { extra, size: size ?? 0, bytesPerSecond: site.options.bytesPerSecond });
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405);
+  const failure = site.faults.failures.find((f) => f.left > 0 && url.pathname.endsWith(f.suffix));
+  if (failure) {
+    failure.left -= 1;
+    return reply(failure.status);
+  }
+  const route = routeOf(url.pathname);
+  if (!route) return reply(404);
+  site.resolve(route.tool, route.rest, route.mirrored).then(
+    (body) => {
+      if (!body) return reply(404);
+      reply(200, body, body.file ? fs.statSync(body.file).size : undefined);
+    },
+    (error: unknown) => {
+      console.error('download stand-in failed:', error);
+      reply(500);
+    },
+  );
+}
+
+/** Writes a text or file body, with any tampering bytes after it, at the site's bandwidth. */
+function sendBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Body,
+  how: { extra: Buffer; size: number; bytesPerSecond: number | undefined },
+): void {
+  res.setHeader('content-type', body.type ?? (body.file ? 'application/octet-stream' : 'text/plain'));
+  if (body.text !== undefined) {
+    const bytes = Buffer.concat([Buffer.from(body.text), how.extra]);
+    res.setHeader('content-length', bytes.length);
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+    return;
+  }
+  res.setHeader('content-length', how.size + how.extra.length);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const file = fs.createReadStream(body.file!, { highWaterMark: 256 * 1024 });
+  const stream = how.bytesPerSecond ? Readable.from(throttled(file, how.bytesPerSecond)) : file;
+  stream.on('error', () => res.destroy());
+  stream.on('end', () => res.end(how.extra));
+  stream.pipe(res, { end: false });
+}
+
+/**
+ * A forward proxy (what @actions/http-client's tunnel speaks): every CONNECT lands on this same server, which
+ * then plays every publisher's host. Returns the open sockets, for close().
+ */
+function acceptTunnels(
+  server: http.Server,
+  self: { host: string; port: number },
+  proxyConnects: string[],
+): Set<net.Socket> {
+  const tunnels = new Set<net.Socket>();
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    proxyConnects.push(req.url ?? '');
+    const upstream = net.connect(self.port, self.host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).on('error', () => client.destroy());
+      client.pipe(upstream).on('error', () => upstream.destroy());
+    });
+    for (const socket of [client, upstream]) {
+      tunnels.add(socket);
+      socket.on('error', () => socket.destroy()).on('close', () => tunnels.delete(socket));
+    }
+  });
+  return tunnels;
 }
 
 /** Yields each chunk no sooner than the given rate allows. */
@@ -255,11 +290,9 @@ interface Body {
 }
 
 /** Official layouts at the root; `/mirror/<tool>/...` holds the same files (gcloud's without `downloads/`). */
-function routeOf(
-  pathname: string,
-): { tool: 'kubectl' | 'helm' | 'gcloud'; rest: string; mirrored: boolean } | undefined {
+function routeOf(pathname: string): { tool: Tool; rest: string; mirrored: boolean } | undefined {
   const mirror = /^\/mirror\/(kubectl|helm|gcloud)(\/.*)$/.exec(pathname);
-  if (mirror) return { tool: mirror[1] as 'kubectl' | 'helm' | 'gcloud', rest: mirror[2]!, mirrored: true };
+  if (mirror) return { tool: mirror[1] as Tool, rest: mirror[2]!, mirrored: true };
   if (pathname.startsWith('/release/')) return { tool: 'kubectl', rest: pathname, mirrored: false };
   if (/^\/helm-/.test(pathname)) return { tool: 'helm', rest: pathname, mirrored: false };
   const gcloud = /^\/dl\/cloudsdk\/channels\/rapid(\/.*)$/.exec(pathname);

@@ -45,17 +45,26 @@ export interface LatencyProxy {
   close(): Promise<void>;
 }
 
+type Later = (ms: number, fn: () => void) => void;
+
+/** How each request is sent on: to which stand-in, over which agent, after which delays. */
+interface Upstream {
+  target: URL;
+  agent: http.Agent;
+  later: Later;
+  /** Half the round trip: the way in, and the way back. */
+  half: number;
+}
+
 export async function startLatencyProxy(options: LatencyProxyOptions): Promise<LatencyProxy> {
   const { rttMs } = options;
-  const target = new URL(options.target);
-  const half = rttMs / 2;
   const requests: ProxiedRequest[] = [];
   // Keep-alive to the stand-in so the proxy's own hop adds no handshakes of its own.
   const agent = new http.Agent({ keepAlive: true });
   const connectionIds = new WeakMap<Socket, { id: number; used: boolean }>();
   let connectionCount = 0;
   const timers = new Set<NodeJS.Timeout>();
-  const later = (ms: number, fn: () => void): void => {
+  const later: Later = (ms, fn) => {
     if (ms <= 0) return fn();
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -63,22 +72,12 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
     }, ms);
     timers.add(timer);
   };
+  const upstream: Upstream = { target: new URL(options.target), agent, later, half: rttMs / 2 };
 
   const server = http.createServer((req, res) => {
-    const socket = req.socket;
-    const conn = connectionIds.get(socket) ?? { id: 0, used: true };
-    const newConnection = !conn.used;
+    const conn = connectionIds.get(req.socket) ?? { id: 0, used: true };
+    const record = recordOf(req, conn.id, !conn.used);
     conn.used = true;
-    const [pathOnly = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
-    const record: ProxiedRequest = {
-      method: req.method ?? 'GET',
-      path: pathOnly,
-      query,
-      userAgent: req.headers['user-agent'] ?? '',
-      connection: conn.id,
-      newConnection,
-      arrivedAt: performance.now(),
-    };
     requests.push(record);
     req.pause();
     let aborted = false;
@@ -86,45 +85,8 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
       aborted = !res.writableFinished;
       record.doneAt ??= performance.now();
     });
-
-    later(half + (newConnection ? rttMs : 0), () => {
-      if (aborted) return;
-      const headers = { ...req.headers, host: target.host };
-      const upstream = http.request(
-        {
-          protocol: target.protocol,
-          hostname: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers,
-          agent,
-        },
-        (answer) => {
-          answer.pause();
-          later(half, () => {
-            if (res.destroyed) {
-              answer.destroy();
-              return;
-            }
-            record.status = answer.statusCode;
-            res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
-            answer.pipe(res);
-            answer.resume();
-          });
-        },
-      );
-      upstream.on('error', () => {
-        if (!res.headersSent) {
-          res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end('latency proxy: the stand-in did not answer\n');
-        } else res.destroy();
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
-      });
-      req.pipe(upstream);
-      req.resume();
+    later(upstream.half + (record.newConnection ? rttMs : 0), () => {
+      if (!aborted) forward(req, res, record, upstream);
     });
   });
   server.on('connection', (socket: Socket) => {
@@ -152,4 +114,62 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function recordOf(req: http.IncomingMessage, connection: number, newConnection: boolean): ProxiedRequest {
+  const [pathOnly = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+  return {
+    method: req.method ?? 'GET',
+    path: pathOnly,
+    query,
+    userAgent: req.headers['user-agent'] ?? '',
+    connection,
+    newConnection,
+    arrivedAt: performance.now(),
+  };
+}
+
+/** Sends the request on to the stand-in; its answer goes back half a round trip later, then streams. */
+function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  record: ProxiedRequest,
+  { target, agent, later, half }: Upstream,
+): void {
+  const headers = { ...req.headers, host: target.host };
+  const upstream = http.request(
+    {
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
+    },
+    (answer) => {
+      answer.pause();
+      later(half, () => {
+        if (res.destroyed) {
+          answer.destroy();
+          return;
+        }
+        record.status = answer.statusCode;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        answer.pipe(res);
+        answer.resume();
+      });
+    },
+  );
+  upstream.on('error', () => {
+    if (!res.headersSent) {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end('latency proxy: the stand-in did not answer\n');
+    } else res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+  req.resume();
 }

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,59 +51,25 @@ export interface RunningAction {
   done: Promise<ActionRun>;
 }
 
+/** The files through which a run talks back to the runner (@actions/core's file commands). */
+interface RunnerFiles {
+  output: string;
+  summary: string;
+  env: string;
+  path: string;
+}
+
 export function startAction(options: RunOptions): RunningAction {
   const runnerDir = options.runnerDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-runner-'));
   const temp = path.join(runnerDir, 'temp');
-  const files = path.join(runnerDir, 'files');
-  for (const dir of [temp, files, path.join(runnerDir, 'tool-cache'), path.join(runnerDir, 'home')]) {
-    fs.mkdirSync(dir, { recursive: true });
-  }
-  const stamp = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const outputFile = path.join(files, `output-${stamp}`);
-  const summaryFile = path.join(files, `summary-${stamp}`);
-  const envFile = path.join(files, `env-${stamp}`);
-  const pathFile = path.join(files, `path-${stamp}`);
-  for (const f of [outputFile, summaryFile, envFile, pathFile]) fs.writeFileSync(f, '');
+  const files = prepareRunner(runnerDir);
   const before = new Set(listFiles(temp));
-
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: path.join(runnerDir, 'home'),
-    GITHUB_ACTIONS: 'true',
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_ENV: envFile,
-    GITHUB_PATH: pathFile,
-    GITHUB_RUN_ID: '4242',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_REPOSITORY: 'example/platform',
-    GITHUB_WORKSPACE: runnerDir,
-    RUNNER_TEMP: temp,
-    RUNNER_TOOL_CACHE: path.join(runnerDir, 'tool-cache'),
-    RUNNER_OS: 'Linux',
-    RUNNER_ARCH: 'X64',
-    ...options.env,
-  };
-  for (const [name, value] of Object.entries(options.inputs)) {
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  }
-
   const child = spawn(options.node ?? process.execPath, [bundle], {
-    env,
+    env: runnerEnv(options, runnerDir, files),
     cwd: runnerDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    for (const w of watchers.filter((w) => w.pattern.test(stdout))) {
-      watchers.splice(watchers.indexOf(w), 1);
-      w.resolve();
-    }
-  });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const output = watchOutput(child);
   const pid = child.pid ?? -1;
   const killTree = (): void => {
     // Every descendant first: once the action dies, its children are reparented and no longer found.
@@ -118,34 +85,102 @@ export function startAction(options: RunOptions): RunningAction {
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const done = exited.then((code) => {
     clearTimeout(timer);
+    const stdout = output.stdout();
     return {
       code,
       stdout,
-      stderr,
-      outputs: parseFileCommand(fs.readFileSync(outputFile, 'utf8')),
-      summary: fs.readFileSync(summaryFile, 'utf8'),
+      stderr: output.stderr(),
+      outputs: parseFileCommand(fs.readFileSync(files.output, 'utf8')),
+      summary: fs.readFileSync(files.summary, 'utf8'),
       errors: stdout
         .split('\n')
         .filter((l) => l.startsWith('::error'))
         .map((l) => l.replace(/^::error[^:]*::/, '')),
       leftInTemp: listFiles(temp).filter((f) => !before.has(f)),
-      exportedEnv: parseFileCommand(fs.readFileSync(envFile, 'utf8')),
+      exportedEnv: parseFileCommand(fs.readFileSync(files.env, 'utf8')),
     };
   });
   return {
     pid,
     temp,
+    stdout: output.stdout,
+    waitForOutput: (pattern) => output.waitFor(pattern, exited),
+    signal: (signal) => child.kill(signal),
+    killTree,
+    done,
+  };
+}
+
+/** The runner's directories (temp, tool cache, home) and a fresh set of file-command files. */
+function prepareRunner(runnerDir: string): RunnerFiles {
+  const files = path.join(runnerDir, 'files');
+  for (const dir of ['temp', 'files', 'tool-cache', 'home']) {
+    fs.mkdirSync(path.join(runnerDir, dir), { recursive: true });
+  }
+  const stamp = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const made: RunnerFiles = {
+    output: path.join(files, `output-${stamp}`),
+    summary: path.join(files, `summary-${stamp}`),
+    env: path.join(files, `env-${stamp}`),
+    path: path.join(files, `path-${stamp}`),
+  };
+  for (const f of Object.values(made)) fs.writeFileSync(f, '');
+  return made;
+}
+
+/** What the runner gives a JavaScript action: its variables, then the caller's, then INPUT_* for each input. */
+function runnerEnv(options: RunOptions, runnerDir: string, files: RunnerFiles): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: path.join(runnerDir, 'home'),
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_ENV: files.env,
+    GITHUB_PATH: files.path,
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_REPOSITORY: 'example/platform',
+    GITHUB_WORKSPACE: runnerDir,
+    RUNNER_TEMP: path.join(runnerDir, 'temp'),
+    RUNNER_TOOL_CACHE: path.join(runnerDir, 'tool-cache'),
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    ...options.env,
+  };
+  for (const [name, value] of Object.entries(options.inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+  }
+  return env;
+}
+
+/** Collects a child's output, and resolves waiters once a pattern shows up in its stdout. */
+function watchOutput(child: ChildProcessByStdio<null, Readable, Readable>): {
+  stdout: () => string;
+  stderr: () => string;
+  waitFor(pattern: RegExp, exited: Promise<unknown>): Promise<void>;
+} {
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of watchers.filter((w) => w.pattern.test(stdout))) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
     stdout: () => stdout,
-    waitForOutput: (pattern) =>
+    stderr: () => stderr,
+    waitFor: (pattern, exited) =>
       pattern.test(stdout)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
             watchers.push({ pattern, resolve });
             void exited.then(() => reject(new Error(`the action ended before printing ${String(pattern)}`)));
           }),
-    signal: (signal) => child.kill(signal),
-    killTree,
-    done,
   };
 }
 

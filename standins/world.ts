@@ -6,7 +6,12 @@ import { startChartRepo, type ChartRepo } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { freeNodePort, freePort, hostNetwork, type NetworkMode } from './hostNetwork.js';
-import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
+import {
+  localLoadBalancerAddresses,
+  startKubeStandIn,
+  type KubeStandIn,
+  type KubeStandInOptions,
+} from './kubernetes/index.js';
 import { startLatencyProxy, type LatencyProxy } from './latency.js';
 import { startAction, type ActionRun, type RunningAction } from './runner.js';
 import YAML from 'yaml';
@@ -45,13 +50,23 @@ export interface LocalWorld {
     extraEnv?: Record<string, string>,
     options?: { runnerDir?: string; timeoutMs?: number },
   ): RunningAction;
-  /** The cluster is lost: its API server is thrown away and a brand-new empty one takes its place. */
-  loseCluster(options?: KubeStandInOptions): Promise<void>;
+  /**
+   * The cluster is lost: its API server is thrown away and a brand-new empty one (with `replacement` options) takes
+   * its place. GKE deletes the lost cluster's load balancers (their addresses are released) unless
+   * `loss.leaveForwardingRules`: a dead cluster whose forwarding rules GKE did not clean up keeps its addresses.
+   */
+  loseCluster(replacement?: KubeStandInOptions, loss?: ClusterLoss): Promise<void>;
   /** The latency proxies the action goes through, when the world was started with `latencyMs`. */
   latency?: WorldLatency;
   /** How the server is reached on this machine (see hostNetwork.ts). */
   network: WorldNetwork;
   close(): Promise<void>;
+}
+
+/** How a cluster is lost. */
+export interface ClusterLoss {
+  /** Its load balancers' forwarding rules stay behind, holding their addresses (default false). */
+  leaveForwardingRules?: boolean;
 }
 
 /** The server URL's shape on this machine, and what the world adds to every run's inputs to get it. */
@@ -83,6 +98,10 @@ export interface WorldLatency {
 
 export interface WorldOptions {
   flavour?: HelmFlavour;
+  /**
+   * The clusters' options (a lost cluster's replacement too). Their `loadBalancerAddresses` default to one
+   * provider for the whole world, so an address held by a lost cluster's forwarding rule stays held.
+   */
   kube?: KubeStandInOptions;
   compute?: ComputeStandInOptions;
   /** Route the action through latency proxies (see standins/latency.ts), e.g. { compute: 40, kube: 15 }. */
@@ -94,35 +113,28 @@ export interface WorldOptions {
 export async function startLocalWorld(options: WorldOptions = {}): Promise<LocalWorld> {
   const flavour = options.flavour ?? 'helm4';
   const binaries = await realBinaries(flavour);
-  const kubeOptions = { nodeZone: WORLD.zone, ...options.kube };
   const [compute, downloads, charts] = await Promise.all([
     startComputeStandIn(options.compute),
     startDownloadSite(),
     startChartRepo(binaries.helm),
   ]);
-  let kube = await startKubeStandIn(kubeOptions);
   const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-world-'));
   const network = await startWorldNetwork(options.network, runnerDir);
   const secrets = path.join(runnerDir, 'secrets');
   fs.mkdirSync(secrets, { recursive: true });
-  const latencyMs = options.latencyMs;
-  const { computeProxy, chartsProxy } = await startProxies(latencyMs, compute.url, charts);
-  let kubeProxy = latencyMs && (await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube }));
+  const { computeProxy, chartsProxy } = await startProxies(options.latencyMs, compute.url, charts);
+  const cluster = await startWorldCluster(options, secrets, network);
   // The token exchange goes through the Compute proxy too: on a runner it is one more round trip to Google.
   const credentials = throughProxy(
     compute.writeExternalAccountCredentials(secrets),
     compute.url,
     computeProxy,
   );
-  const writeKubeconfig = (): string =>
-    throughProxy(kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-'))), kube.url, kubeProxy);
-  let kubeconfig = writeKubeconfig();
-
   const world: LocalWorld = {
     flavour,
     compute,
     get kube() {
-      return kube;
+      return cluster.kube;
     },
     downloads,
     charts,
@@ -142,7 +154,7 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
         timeout: '3m',
         ...overrides,
       }),
-    env: () => ({ GOOGLE_APPLICATION_CREDENTIALS: credentials, KUBECONFIG: kubeconfig }),
+    env: () => ({ GOOGLE_APPLICATION_CREDENTIALS: credentials, KUBECONFIG: cluster.kubeconfig }),
     run: (overrides = {}, extraEnv = {}) => world.start(overrides, extraEnv).done,
     start: (overrides = {}, extraEnv = {}, options = {}) =>
       startAction({
@@ -152,32 +164,77 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       }),
     workspace: (dir) => network.workspace(dir),
-    loseCluster: async (replacement = {}) => {
-      await kube.close();
-      kube = await startKubeStandIn({ ...kubeOptions, ...replacement });
-      await network.newCluster();
-      if (kubeProxy && latencyMs) {
-        await kubeProxy.close();
-        kubeProxy = await startLatencyProxy({ target: kube.url, rttMs: latencyMs.kube });
-      }
-      kubeconfig = writeKubeconfig();
-    },
+    loseCluster: (replacement = {}, loss = {}) => cluster.lose(replacement, loss),
     close: async () => {
-      await Promise.all([computeProxy?.close(), kubeProxy?.close(), chartsProxy?.close()]);
-      await Promise.all([kube.close(), compute.close(), downloads.close(), charts.close()]);
+      await Promise.all([computeProxy?.close(), chartsProxy?.close()]);
+      await Promise.all([cluster.close(), compute.close(), downloads.close(), charts.close()]);
       fs.rmSync(runnerDir, { recursive: true, force: true });
     },
   };
-  if (computeProxy && kubeProxy) {
+  if (computeProxy && cluster.proxy) {
     world.latency = {
       compute: computeProxy,
       get kube() {
-        return kubeProxy!;
+        return cluster.proxy!;
       },
       ...(chartsProxy ? { charts: chartsProxy } : {}),
     };
   }
   return world;
+}
+
+/** The world's current cluster: its API server, the proxy in front of it, the kubeconfig that reaches it. */
+interface WorldCluster {
+  readonly kube: KubeStandIn;
+  readonly proxy: LatencyProxy | undefined;
+  readonly kubeconfig: string;
+  lose(replacement: KubeStandInOptions, loss: ClusterLoss): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startWorldCluster(
+  options: WorldOptions,
+  secrets: string,
+  network: StartedNetwork,
+): Promise<WorldCluster> {
+  const kubeOptions: KubeStandInOptions = {
+    nodeZone: WORLD.zone,
+    loadBalancerAddresses: localLoadBalancerAddresses(),
+    ...options.kube,
+  };
+  const rttMs = options.latencyMs?.kube;
+  const proxyTo = async (kube: KubeStandIn): Promise<LatencyProxy | undefined> =>
+    rttMs === undefined ? undefined : startLatencyProxy({ target: kube.url, rttMs });
+  const kubeconfigOf = (kube: KubeStandIn, proxy: LatencyProxy | undefined): string =>
+    throughProxy(kube.writeKubeconfig(fs.mkdtempSync(path.join(secrets, 'kube-'))), kube.url, proxy);
+  let kube = await startKubeStandIn(kubeOptions);
+  let proxy = await proxyTo(kube);
+  let kubeconfig = kubeconfigOf(kube, proxy);
+  return {
+    get kube() {
+      return kube;
+    },
+    get proxy() {
+      return proxy;
+    },
+    get kubeconfig() {
+      return kubeconfig;
+    },
+    async lose(replacement, loss) {
+      if (!loss.leaveForwardingRules) kube.releaseLoadBalancers();
+      await kube.close();
+      kube = await startKubeStandIn({ ...kubeOptions, ...replacement });
+      await network.newCluster();
+      // A new cluster has a new address, so a new proxy.
+      await proxy?.close();
+      proxy = await proxyTo(kube);
+      kubeconfig = kubeconfigOf(kube, proxy);
+    },
+    close: async () => {
+      await proxy?.close();
+      await kube.close();
+    },
+  };
 }
 
 /** The Compute and chart repository proxies, when the world has latency (the cluster's is per cluster). */

@@ -1,4 +1,4 @@
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import {
   findByResource,
   isRecord,
@@ -16,92 +16,94 @@ const storageClassType = findByResource('storage.k8s.io', 'v1', 'storageclasses'
 const serviceType = findByResource('', 'v1', 'services')!;
 const ingressClassType = findByResource('networking.k8s.io', 'v1', 'ingressclasses')!;
 
+type Admitter = (cluster: ClusterState, obj: KubeObject, existing: KubeObject | undefined) => void;
+
+/** The spec of an object, made if missing. */
+function specOf(obj: KubeObject): Record<string, unknown> {
+  return isRecord(obj.spec) ? obj.spec : (obj.spec = {});
+}
+
+/** Per kind: the defaults the API server's admission plugins and registry strategies fill in. */
+const admitters: Record<string, Admitter> = {
+  Secret: (_cluster, obj) => {
+    const stringData = rec(obj.stringData);
+    if (Object.keys(stringData).length) {
+      const data = rec(obj.data);
+      for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v)).toString('base64');
+      obj.data = data;
+    }
+    delete obj.stringData;
+    obj.type = obj.type ?? 'Opaque';
+  },
+  Namespace: (_cluster, obj, existing) => {
+    const meta = metadataOf(obj);
+    meta.labels = { ...labelsOf(obj), 'kubernetes.io/metadata.name': nameOf(obj) };
+    obj.spec = { finalizers: ['kubernetes'], ...rec(obj.spec) };
+    obj.status = { phase: 'Active', ...rec(existing?.status) };
+  },
+  Service: admitService,
+  PersistentVolumeClaim: (cluster, obj, existing) => {
+    const s = specOf(obj);
+    const before = rec(existing?.spec);
+    if (!('storageClassName' in s)) {
+      if (existing && 'storageClassName' in before) s.storageClassName = before.storageClassName;
+      else if (!existing) {
+        // The DefaultStorageClass admission plugin: an unset class becomes the default class.
+        const fallback = defaultStorageClass(cluster);
+        if (fallback) s.storageClassName = fallback;
+      }
+    }
+    s.volumeMode = s.volumeMode ?? 'Filesystem';
+    if (!existing) obj.status = { phase: 'Pending' };
+  },
+  PersistentVolume: (_cluster, obj, existing) => {
+    const s = specOf(obj);
+    s.persistentVolumeReclaimPolicy = s.persistentVolumeReclaimPolicy ?? 'Retain';
+    s.volumeMode = s.volumeMode ?? 'Filesystem';
+    if (!existing) obj.status = { phase: 'Pending' };
+  },
+  Deployment: (_cluster, obj) => {
+    const s = specOf(obj);
+    s.replicas = s.replicas ?? 1;
+    s.strategy = s.strategy ?? {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
+    };
+    s.revisionHistoryLimit = s.revisionHistoryLimit ?? 10;
+    s.progressDeadlineSeconds = s.progressDeadlineSeconds ?? 600;
+  },
+  StatefulSet: (_cluster, obj) => {
+    const s = specOf(obj);
+    s.replicas = s.replicas ?? 1;
+  },
+  ReplicaSet: (_cluster, obj) => {
+    const s = specOf(obj);
+    s.replicas = s.replicas ?? 1;
+  },
+  Pod: (_cluster, obj, existing) => {
+    if (!existing && !isRecord(obj.status)) obj.status = { phase: 'Pending' };
+  },
+  Ingress: (cluster, obj, existing) => {
+    if (!existing) admitIngressClass(cluster, obj);
+  },
+  StorageClass: (_cluster, obj) => {
+    obj.reclaimPolicy = obj.reclaimPolicy ?? 'Delete';
+    obj.volumeBindingMode = obj.volumeBindingMode ?? 'Immediate';
+  },
+};
+
 /** Defaults the API server's admission and registry strategies fill in before storing. */
 export function admit(
-  cluster: Cluster,
+  cluster: ClusterState,
   t: ResourceType,
   obj: KubeObject,
   existing: KubeObject | undefined,
 ): void {
-  const spec = isRecord(obj.spec) ? obj.spec : undefined;
-  switch (t.kind) {
-    case 'Secret': {
-      const stringData = rec(obj.stringData);
-      if (Object.keys(stringData).length) {
-        const data = rec(obj.data);
-        for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v)).toString('base64');
-        obj.data = data;
-      }
-      delete obj.stringData;
-      obj.type = obj.type ?? 'Opaque';
-      break;
-    }
-    case 'Namespace': {
-      const meta = metadataOf(obj);
-      meta.labels = { ...labelsOf(obj), 'kubernetes.io/metadata.name': nameOf(obj) };
-      obj.spec = { finalizers: ['kubernetes'], ...rec(obj.spec) };
-      obj.status = { phase: 'Active', ...rec(existing?.status) };
-      break;
-    }
-    case 'Service':
-      admitService(cluster, obj, existing);
-      break;
-    case 'PersistentVolumeClaim': {
-      const s = spec ?? (obj.spec = {});
-      const before = rec(existing?.spec);
-      if (!('storageClassName' in s)) {
-        if (existing && 'storageClassName' in before) s.storageClassName = before.storageClassName;
-        else if (!existing) {
-          // The DefaultStorageClass admission plugin: an unset class becomes the default class.
-          const fallback = defaultStorageClass(cluster);
-          if (fallback) s.storageClassName = fallback;
-        }
-      }
-      s.volumeMode = s.volumeMode ?? 'Filesystem';
-      if (!existing) obj.status = { phase: 'Pending' };
-      break;
-    }
-    case 'PersistentVolume': {
-      const s = spec ?? (obj.spec = {});
-      s.persistentVolumeReclaimPolicy = s.persistentVolumeReclaimPolicy ?? 'Retain';
-      s.volumeMode = s.volumeMode ?? 'Filesystem';
-      if (!existing) obj.status = { phase: 'Pending' };
-      break;
-    }
-    case 'Deployment': {
-      const s = spec ?? (obj.spec = {});
-      s.replicas = s.replicas ?? 1;
-      s.strategy = s.strategy ?? {
-        type: 'RollingUpdate',
-        rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
-      };
-      s.revisionHistoryLimit = s.revisionHistoryLimit ?? 10;
-      s.progressDeadlineSeconds = s.progressDeadlineSeconds ?? 600;
-      break;
-    }
-    case 'StatefulSet':
-    case 'ReplicaSet': {
-      const s = spec ?? (obj.spec = {});
-      s.replicas = s.replicas ?? 1;
-      break;
-    }
-    case 'Pod':
-      if (!existing && !isRecord(obj.status)) obj.status = { phase: 'Pending' };
-      break;
-    case 'Ingress':
-      if (!existing) admitIngressClass(cluster, obj);
-      break;
-    case 'StorageClass':
-      obj.reclaimPolicy = obj.reclaimPolicy ?? 'Delete';
-      obj.volumeBindingMode = obj.volumeBindingMode ?? 'Immediate';
-      break;
-    default:
-      break;
-  }
+  if (Object.hasOwn(admitters, t.kind)) admitters[t.kind]?.(cluster, obj, existing);
 }
 
 /** The DefaultIngressClass admission plugin: a new Ingress without a class gets the newest default class. */
-function admitIngressClass(cluster: Cluster, obj: KubeObject): void {
+function admitIngressClass(cluster: ClusterState, obj: KubeObject): void {
   const spec = isRecord(obj.spec) ? obj.spec : (obj.spec = {});
   if (str(spec.ingressClassName) || rec(rec(obj.metadata).annotations)['kubernetes.io/ingress.class']) return;
   const defaults = cluster.store
@@ -113,7 +115,7 @@ function admitIngressClass(cluster: Cluster, obj: KubeObject): void {
   if (defaults[0]) spec.ingressClassName = nameOf(defaults[0]);
 }
 
-export function defaultStorageClass(cluster: Cluster): string | undefined {
+export function defaultStorageClass(cluster: ClusterState): string | undefined {
   const classes = cluster.store.list(storageClassType);
   const found = classes.find(
     (c) => rec(rec(c.metadata).annotations)['storageclass.kubernetes.io/is-default-class'] === 'true',
@@ -123,7 +125,7 @@ export function defaultStorageClass(cluster: Cluster): string | undefined {
 
 const nodePortRange = { min: 30000, max: 32767 };
 
-function admitService(cluster: Cluster, obj: KubeObject, existing: KubeObject | undefined): void {
+function admitService(cluster: ClusterState, obj: KubeObject, existing: KubeObject | undefined): void {
   const spec = isRecord(obj.spec) ? obj.spec : (obj.spec = {});
   const before = rec(existing?.spec);
   spec.type = spec.type ?? 'ClusterIP';
@@ -175,7 +177,7 @@ function admitService(cluster: Cluster, obj: KubeObject, existing: KubeObject | 
   if (!existing) obj.status = { loadBalancer: {} };
 }
 
-function usedNodePorts(cluster: Cluster, self: KubeObject): Set<number> {
+function usedNodePorts(cluster: ClusterState, self: KubeObject): Set<number> {
   const used = new Set<number>();
   const selfUid = rec(self.metadata).uid;
   const selfKey = `${String(rec(self.metadata).namespace)}/${nameOf(self)}`;

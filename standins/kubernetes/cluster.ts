@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { admit } from './admission.js';
-import { reconcile } from './controllers.js';
+import type { ClusterState, Controller } from './clusterState.js';
+import { LoadBalancers } from './loadBalancers.js';
 import type { ResolvedOptions } from './options.js';
 import { applyJsonPatch, applyMergePatch, serverSideApply, strategicMerge } from './patch.js';
 import {
@@ -33,16 +34,20 @@ export interface WriteOptions {
 const namespaceType = findByResource('', 'v1', 'namespaces')!;
 
 /** The API semantics on top of the store: admission, validation, preconditions, then the controllers. */
-export class Cluster {
+export class Cluster implements ClusterState {
   readonly store = new ObjectStore();
   /** Server-side apply: the configuration each field manager last applied, per object uid. */
   readonly appliedBy = new Map<string, Map<string, KubeObject>>();
   /** Reads of each LoadBalancer Service (by uid), for `loadBalancerDelayPolls`. */
   readonly loadBalancerPolls = new Map<string, number>();
-  readonly usedLoadBalancerIps = new Set<string>();
+  readonly loadBalancers = new LoadBalancers(() => this.options.loadBalancerAddresses);
   private nextClusterIp = 10;
 
-  constructor(public options: ResolvedOptions) {}
+  /** `controllers` run, in order, until none changes anything, after every write. */
+  constructor(
+    public options: ResolvedOptions,
+    private readonly controllers: readonly Controller[],
+  ) {}
 
   target(t: ResourceType, name: string): { group: string; resource: string; name: string } {
     return { group: t.group, resource: t.resource, name };
@@ -335,25 +340,19 @@ export class Cluster {
     return this.store.get(t, namespace, nameOf(stored)) ?? stored;
   }
 
+  /** Deterministic and synchronous, right after each write: every controller until nothing changes. */
   reconcile(): void {
-    reconcile(this);
+    for (let round = 0; round < 25; round++) {
+      let changed = false;
+      for (const controller of this.controllers) changed = controller(this) || changed;
+      if (!changed) return;
+    }
+    console.error('kubernetes stand-in: controllers did not settle after 25 rounds');
   }
 
   allocateClusterIp(): string {
     const n = this.nextClusterIp++;
     return `10.96.${Math.floor(n / 250)}.${(n % 250) + 1}`;
-  }
-
-  /** A fresh 127.X.Y.Z address (never 127.0.0.x, never reused by this server) for a LoadBalancer. */
-  allocateLoadBalancerIp(): string {
-    for (;;) {
-      const [a = 1, b = 0, c = 1] = randomBytes(3);
-      const ip = `127.${(a % 254) + 1}.${b}.${(c % 253) + 2}`;
-      if (!this.usedLoadBalancerIps.has(ip)) {
-        this.usedLoadBalancerIps.add(ip);
-        return ip;
-      }
-    }
   }
 
   private checkBody(t: ResourceType, namespace: string | undefined, body: KubeObject): KubeObject {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { findByResource, nameOf, namespaceOf, rec, type KubeObject, type ResourceType } from './resources.js';
 
 /** Shared by the simulated controllers: the types they touch and idempotent writes. */
@@ -23,10 +23,10 @@ export const T = {
   storageClass: findByResource('storage.k8s.io', 'v1', 'storageclasses')!,
 };
 
-export type Controller = (cluster: Cluster) => boolean;
+export type { Controller } from './clusterState.js';
 
 /** Writes only when something changed; tells whether it did, so the reconcile loop settles. */
-export function save(cluster: Cluster, t: ResourceType, obj: KubeObject): boolean {
+export function save(cluster: ClusterState, t: ResourceType, obj: KubeObject): boolean {
   const before = cluster.store.get(t, namespaceOf(obj), nameOf(obj));
   const after = cluster.store.write(t, obj);
   return before === undefined || rec(before.metadata).resourceVersion !== rec(after.metadata).resourceVersion;
@@ -81,11 +81,12 @@ export function conditions(
 }
 
 export function recordEvent(
-  cluster: Cluster,
+  cluster: ClusterState,
   about: KubeObject,
   type: string,
   reason: string,
   message: string,
+  component = 'persistentvolume-controller',
 ): boolean {
   const ns = namespaceOf(about) ?? 'default';
   const name = `${nameOf(about)}.${reason.toLowerCase()}`;
@@ -104,9 +105,19 @@ export function recordEvent(
     type,
     reason,
     message,
-    source: { component: 'persistentvolume-controller' },
+    source: { component },
     firstTimestamp: existing?.firstTimestamp ?? stamp,
     lastTimestamp: stamp,
     count: Number(existing?.count ?? 0) + 1,
   });
+}
+
+export function podReady(pod: KubeObject): boolean {
+  const conds = rec(pod.status).conditions;
+  return Array.isArray(conds) && conds.some((c) => rec(c).type === 'Ready' && rec(c).status === 'True');
+}
+
+/** The labels of a pod template. */
+export function podTemplateLabels(template: Record<string, unknown>): Record<string, string> {
+  return rec(rec(template.metadata).labels) as Record<string, string>;
 }

@@ -1,4 +1,4 @@
-import type { RecordedRequest } from './server.js';
+import type { RecordedRequest } from './requests.js';
 import { ApiError } from './status.js';
 
 /** Which requests a fault applies to; every given field must match. */

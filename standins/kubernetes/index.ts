@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { Cluster } from './cluster.js';
+import { controllers } from './controllers.js';
 import { seedCluster } from './seed.js';
 import { IngressSimulator } from './ingress.js';
+import type { HeldLoadBalancer } from './loadBalancers.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
 import type { InjectedFault, KubeFault } from './faults.js';
@@ -16,6 +18,15 @@ export type { KubeStandInOptions } from './options.js';
 export type { RecordedRequest } from './server.js';
 export type { TlsListener, TlsListenerOptions } from './tls.js';
 export type { InjectedFault, KubeFault, RequestMatch } from './faults.js';
+export {
+  forwardingRuleName,
+  localLoadBalancerAddresses,
+  refusals,
+  type HeldLoadBalancer,
+  type LoadBalancerAddresses,
+  type LoadBalancerRequest,
+} from './loadBalancers.js';
+export type { ServerState, ServerUser } from '../serverState.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */
@@ -45,6 +56,13 @@ export interface KubeStandIn {
   inject(fault: KubeFault): InjectedFault;
   /** host:port addresses where the simulated ingress answers now. */
   ingressAddresses(): string[];
+  /** The cluster's load balancers: each LoadBalancer Service's forwarding rule and address. */
+  loadBalancers(): HeldLoadBalancer[];
+  /**
+   * The cluster is deleted, and GKE deletes its load balancers with it: the address provider's release hook runs
+   * for every forwarding rule. (A dead cluster whose rules GKE did not clean up: don't call it.)
+   */
+  releaseLoadBalancers(): void;
   /** Also serves the same cluster over TLS, authenticating clients as a real API server does (see tls.ts). */
   listenTls(options: TlsListenerOptions): Promise<TlsListener>;
   close(): Promise<void>;
@@ -61,8 +79,7 @@ function typeOrThrow(apiVersion: string, kind: string): ReturnType<typeof findBy
 
 /** Starts an in-memory Kubernetes API server on 127.0.0.1 (ephemeral port) that real kubectl and helm accept. */
 export async function startKubeStandIn(options: KubeStandInOptions = {}): Promise<KubeStandIn> {
-  let settings: Required<KubeStandInOptions> = resolveOptions(options);
-  const cluster = new Cluster(settings);
+  const cluster = new Cluster(resolveOptions(options), controllers);
   const ingress = new IngressSimulator(cluster);
   seedCluster(cluster);
   const router = new ApiRouter(cluster, () => ingress.sync());
@@ -88,22 +105,7 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
     clearRequests: () => {
       router.requests.length = 0;
     },
-    writeKubeconfig(dir: string): string {
-      const file = path.join(dir, 'kubeconfig');
-      const config = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'standin', cluster: { server: url } }],
-        users: [{ name: 'standin', user: {} }],
-        contexts: [
-          { name: 'standin', context: { cluster: 'standin', user: 'standin', namespace: 'default' } },
-        ],
-        'current-context': 'standin',
-        preferences: {},
-      };
-      fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
-      return file;
-    },
+    writeKubeconfig: (dir) => writeKubeconfig(url, dir),
     get: (apiVersion, kind, namespace, name) =>
       cluster.store.get(typeOrThrow(apiVersion, kind), namespace, name),
     list: (apiVersion, kind, namespace) => cluster.store.list(typeOrThrow(apiVersion, kind), namespace),
@@ -119,13 +121,14 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       void ingress.sync();
     },
     async configure(changes: Partial<KubeStandInOptions>): Promise<void> {
-      settings = { ...settings, ...changes };
-      cluster.options = settings;
+      cluster.options = { ...cluster.options, ...changes };
       cluster.reconcile();
       await ingress.sync();
     },
     inject: (fault) => router.faults.inject(fault),
     ingressAddresses: () => ingress.addresses(),
+    loadBalancers: () => cluster.loadBalancers.held(),
+    releaseLoadBalancers: () => cluster.loadBalancers.releaseAll(),
     async listenTls(tlsOptions: TlsListenerOptions): Promise<TlsListener> {
       const listener = await startTlsListener(handle, tlsOptions);
       tlsListeners.push(listener);
@@ -140,4 +143,20 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Writes <dir>/kubeconfig (0600) pointing at the server; returns its path. */
+function writeKubeconfig(url: string, dir: string): string {
+  const file = path.join(dir, 'kubeconfig');
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'standin', cluster: { server: url } }],
+    users: [{ name: 'standin', user: {} }],
+    contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'standin', namespace: 'default' } }],
+    'current-context': 'standin',
+    preferences: {},
+  };
+  fs.writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
+  return file;
 }

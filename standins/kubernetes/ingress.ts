@@ -1,9 +1,10 @@
 import aprMd5 from 'apache-md5';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { httpPort, ingressesServedBy, nginxControllers } from './ingressControllers.js';
 import { routeRequest } from './ingressRoutes.js';
+import { serveSkyPilot } from './skypilotServer.js';
 import { findByResource, labelsOf, namespaceOf, rec, str, type KubeObject } from './resources.js';
 
 const T = {
@@ -16,7 +17,7 @@ const T = {
  * Plays ingress-nginx: every controller (found by the subchart's labels) listens where its controller
  * Services are reachable (LoadBalancer IP:port, or node address:nodePort), serves the Ingresses of its
  * IngressClass, routes by their rules to a ready pod behind the backend Service, and answers there as the
- * SkyPilot API server does (/api/health).
+ * SkyPilot API server in that pod does (skypilotServer.ts): each release on its own load balancer address.
  */
 export class IngressSimulator {
   /** host:port -> controller key ("<namespace>/<instance>"). */
@@ -26,7 +27,7 @@ export class IngressSimulator {
   private pending: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(private readonly cluster: ClusterState) {}
 
   /** Opens and closes listeners to match the controllers; resolves once they are listening. */
   sync(): Promise<void> {
@@ -112,7 +113,7 @@ export class IngressSimulator {
 
   private handle(controllerKey: string, req: http.IncomingMessage, res: http.ServerResponse): void {
     const controller = nginxControllers(this.cluster).find((c) => c.key === controllerKey);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
     const route = controller
       ? routeRequest(ingressesServedBy(this.cluster, controller), req.headers.host ?? '', path)
       : undefined;
@@ -126,67 +127,18 @@ export class IngressSimulator {
     }
     const pod = backendPod(this.cluster, namespaceOf(route.ingress) ?? 'default', route.backend);
     if (!pod) return nginxPage(res, 503, 'Service Temporarily Unavailable');
-    this.serveSkyPilot(pod, route.upstreamPath, req, res);
+    serveSkyPilot(
+      this.cluster,
+      pod,
+      { path: route.upstreamPath, query: new URLSearchParams(query), req },
+      res,
+    );
   }
-
-  /** What the SkyPilot API server in that pod answers. */
-  private serveSkyPilot(
-    pod: KubeObject,
-    path: string,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-  ): void {
-    if (path !== '/api/health') {
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ detail: 'Not Found' }));
-      return;
-    }
-    const status = this.cluster.options.healthStatus;
-    res.writeHead(status === 'healthy' ? 200 : 503, { 'Content-Type': 'application/json' });
-    // A request without credentials gets the status alone, as a probe from Kubernetes does.
-    if (req.headers.authorization === undefined) {
-      res.end(JSON.stringify({ status }));
-      return;
-    }
-    res.end(JSON.stringify(healthBody(pod, status, this.cluster.options.skypilotVersion)));
-  }
-}
-
-/** The full /api/health answer of sky/server/server.py for a pod: version from its image or environment. */
-function healthBody(pod: KubeObject, status: string, fallbackVersion: string): Record<string, unknown> {
-  const containers = rec(pod.spec).containers;
-  const container = Array.isArray(containers) ? rec(containers[0]) : {};
-  const env = new Map(
-    (Array.isArray(container.env) ? container.env.map(rec) : []).map((e) => [String(e.name), str(e.value)]),
-  );
-  const flag = (name: string): boolean => (env.get(name) ?? 'false').toLowerCase() === 'true';
-  const version =
-    env.get('SKYPILOT_VERSION') ?? versionFromImage(str(container.image) ?? '') ?? fallbackVersion;
-  return {
-    status,
-    api_version: '16',
-    version,
-    version_on_disk: version,
-    commit: createHash('sha1').update(version).digest('hex'),
-    basic_auth_enabled: flag('ENABLE_BASIC_AUTH'),
-    user: null,
-    service_account_token_enabled: flag('ENABLE_SERVICE_ACCOUNTS'),
-    ingress_basic_auth_enabled: flag('SKYPILOT_INGRESS_BASIC_AUTH_ENABLED'),
-    latest_version: null,
-  };
-}
-
-/** An image tag that is a SkyPilot version (1.0.0.dev20250218, 0.10.3, ...); `latest` and no tag are not. */
-function versionFromImage(image: string): string | undefined {
-  const withoutDigest = image.split('@')[0] ?? '';
-  const colon = withoutDigest.lastIndexOf(':');
-  const tag = colon > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(colon + 1) : '';
-  return /^v?\d+\.\d+(\.\d+)?([.-]?(dev|rc|post)\d+)?$/.test(tag) ? tag.replace(/^v/, '') : undefined;
 }
 
 /** A ready pod behind the backend Service (through its selector), or undefined: nginx then answers 503. */
 function backendPod(
-  cluster: Cluster,
+  cluster: ClusterState,
   namespace: string,
   backend: Record<string, unknown>,
 ): KubeObject | undefined {
@@ -218,7 +170,7 @@ function ready(pod: KubeObject): boolean {
  * namespace or `namespace/name`; auth-file or auth-map secrets); 'denied' when they cannot be read.
  */
 function basicAuth(
-  cluster: Cluster,
+  cluster: ClusterState,
   ing: KubeObject,
 ): { lines: string[]; realm: string } | 'denied' | undefined {
   const annotations = rec(rec(ing.metadata).annotations);

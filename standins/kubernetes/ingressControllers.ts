@@ -1,4 +1,4 @@
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { findByResource, labelsOf, nameOf, namespaceOf, rec, str, type KubeObject } from './resources.js';
 
 const T = {
@@ -55,7 +55,7 @@ export function httpPort(svc: KubeObject): Record<string, unknown> | undefined {
  * (--controller-class=k8s.io/ingress-nginx, --ingress-class=nginx, no --publish-service). Without the
  * fallback such Services would have no nginx behind them and serve nothing.
  */
-export function nginxControllers(cluster: Cluster): NginxController[] {
+export function nginxControllers(cluster: ClusterState): NginxController[] {
   const groups = new Map<string, KubeObject[]>();
   for (const svc of cluster.store.list(T.service)) {
     const instance = labelsOf(svc)['app.kubernetes.io/instance'];
@@ -126,7 +126,11 @@ function envValue(container: Record<string, unknown>, name: string, owner: KubeO
  * FALLBACK A (remove once standins/chart ships the IngressClass `nginx`): a class name with no IngressClass
  * object at all counts as served by default-class controllers; ingress-nginx itself ignores such an Ingress.
  */
-export function servesIngress(cluster: Cluster, controller: NginxController, ingress: KubeObject): boolean {
+export function servesIngress(
+  cluster: ClusterState,
+  controller: NginxController,
+  ingress: KubeObject,
+): boolean {
   const className = str(rec(ingress.spec).ingressClassName);
   if (className) {
     const ingressClass = cluster.store.get(T.ingressClass, undefined, className);
@@ -145,7 +149,7 @@ export function servesIngress(cluster: Cluster, controller: NginxController, ing
  * The Ingresses (any namespace) a controller serves, in ingress-nginx's order: oldest first, and on equal
  * creation seconds "namespace/name" descending. The first to claim a host and path keeps it.
  */
-export function ingressesServedBy(cluster: Cluster, controller: NginxController): KubeObject[] {
+export function ingressesServedBy(cluster: ClusterState, controller: NginxController): KubeObject[] {
   const created = (o: KubeObject): string => String(rec(o.metadata).creationTimestamp ?? '');
   const key = (o: KubeObject): string => `${namespaceOf(o) ?? ''}/${nameOf(o)}`;
   return cluster.store
@@ -165,7 +169,7 @@ function byteOrder(a: string, b: string): number {
  * Deployment (the fallback).
  */
 export function publishedAddress(
-  cluster: Cluster,
+  cluster: ClusterState,
   controller: NginxController,
 ): Array<Record<string, unknown>> {
   const lbIngress = (svc: KubeObject | undefined): Array<Record<string, unknown>> => {

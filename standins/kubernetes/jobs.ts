@@ -1,4 +1,4 @@
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { T, now, save, type Controller } from './controllerKit.js';
 import { rec, str, type KubeObject } from './resources.js';
 
@@ -30,7 +30,7 @@ export function completedJobStatus(job: KubeObject, stamp: string): Record<strin
  * Jobs run to success at once (hook Jobs such as the ingress-nginx admission ones), so `helm install`, which
  * waits for every hook Job to complete, goes on. A suspended Job stays as it is.
  */
-export const jobController: Controller = (cluster: Cluster) => {
+export const jobController: Controller = (cluster: ClusterState) => {
   let changed = false;
   for (const job of cluster.store.list(T.job)) {
     if (rec(job.status).completionTime || rec(job.spec).suspend === true) continue;

@@ -1,3 +1,6 @@
+import type { ServerState } from '../serverState.js';
+import { localLoadBalancerAddresses, type LoadBalancerAddresses } from './loadBalancers.js';
+
 export interface KubeStandInOptions {
   /** 'never' keeps LoadBalancer Services without an address (to test timeouts). */
   loadBalancer?: 'assign' | 'never';
@@ -22,6 +25,18 @@ export interface KubeStandInOptions {
   deploymentsWithoutPods?: string[];
   /** The SkyPilot version the simulated API server reports when its image tag is no version (e.g. `latest`). */
   skypilotVersion?: string;
+  /**
+   * Where LoadBalancer Services get their addresses (see loadBalancers.ts). Default: a provider of this stand-in's
+   * own, fresh 127.X.Y.Z addresses that grants an address a Service asks for unless another of its rules holds it.
+   */
+  loadBalancerAddresses?: LoadBalancerAddresses;
+  /**
+   * The SkyPilot server's state on the disk behind a volume handle (`csi.volumeHandle` of the PersistentVolume its
+   * release mounts): what `/users` and `/api/completion/cluster_name` answer from. Default: no disk has state.
+   */
+  serverState?: (volumeHandle: string) => ServerState | undefined;
+  /** false: the server predates `/users` and `/api/completion/cluster_name` and answers them 404 (default true). */
+  stateEndpoints?: boolean;
 }
 
 export type ResolvedOptions = Required<KubeStandInOptions>;
@@ -38,5 +53,8 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     defaultStorageClass: options.defaultStorageClass ?? true,
     deploymentsWithoutPods: options.deploymentsWithoutPods ?? [],
     skypilotVersion: options.skypilotVersion ?? '1.0.0.dev20250218',
+    loadBalancerAddresses: options.loadBalancerAddresses ?? localLoadBalancerAddresses(),
+    serverState: options.serverState ?? (() => undefined),
+    stateEndpoints: options.stateEndpoints ?? true,
   };
 }

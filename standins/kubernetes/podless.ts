@@ -1,9 +1,9 @@
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { T, conditions, ownedBy, save } from './controllerKit.js';
 import { nameOf, namespaceOf, rec, type KubeObject } from './resources.js';
 
 /** Whether the option `deploymentsWithoutPods` names the Deployment that owns this ReplicaSet. */
-export function starved(cluster: Cluster, rs: KubeObject): boolean {
+export function starved(cluster: ClusterState, rs: KubeObject): boolean {
   const wanted = cluster.options.deploymentsWithoutPods;
   if (wanted.length === 0) return false;
   const ns = namespaceOf(rs) ?? '';
@@ -15,7 +15,7 @@ export function starved(cluster: Cluster, rs: KubeObject): boolean {
  * A ReplicaSet whose pods are refused (as a quota or an admission webhook refuses them): it keeps
  * spec.replicas, creates no pod, and reports ReplicaFailure, which its Deployment then reports too.
  */
-export function starveReplicaSet(cluster: Cluster, rs: KubeObject): boolean {
+export function starveReplicaSet(cluster: ClusterState, rs: KubeObject): boolean {
   let changed = false;
   const ns = namespaceOf(rs) ?? '';
   for (const pod of cluster.store.list(T.pod, ns).filter((p) => ownedBy(p, rs))) {

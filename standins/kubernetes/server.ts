@@ -14,18 +14,11 @@ import {
   type ResourceType,
 } from './resources.js';
 import { ApiError, badRequest } from './status.js';
+import type { RecordedRequest } from './requests.js';
 import { toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch.js';
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: string;
-  contentType: string | undefined;
-  userAgent: string | undefined;
-  /** JSON text; protobuf bodies decoded to JSON. */
-  body: string;
-}
+export type { RecordedRequest } from './requests.js';
 
 interface Answer {
   status: number;
@@ -39,6 +32,16 @@ interface ApiPath {
   name: string | undefined;
   subresource: string | undefined;
   watchPath: boolean;
+}
+
+/** One resource request, once its path is parsed. */
+interface ApiCall {
+  req: IncomingMessage;
+  method: string;
+  path: ApiPath;
+  query: URLSearchParams;
+  body: unknown;
+  opts: WriteOptions;
 }
 
 /** Routes one HTTP request to discovery, OpenAPI, or the resource verbs, and records it. */
@@ -105,62 +108,49 @@ export class ApiRouter {
     }
     const parsed = parseApiPath(path);
     if (!parsed) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const { type, namespace, name, subresource } = parsed;
     const q = url.searchParams;
     const opts: WriteOptions = {
       dryRun: q.getAll('dryRun').includes('All'),
       fieldManager: q.get('fieldManager') ?? undefined,
       force: q.get('force') === 'true',
     };
-    if (type.review && method !== 'POST')
-      throw new ApiError(
-        405,
-        'MethodNotAllowed',
-        `the server does not allow this method on the requested resource`,
-      );
+    if (parsed.type.review && method !== 'POST') throw methodNotAllowed();
+    const call: ApiCall = { req, method, path: parsed, query: q, body, opts };
+    return parsed.name === undefined ? this.collection(call, res) : this.object(call, parsed.name);
+  }
 
-    if (name === undefined) {
-      if (method === 'GET' && (parsed.watchPath || q.get('watch') === 'true' || q.get('watch') === '1')) {
-        serveWatch(this.cluster, req, res, { type, namespace, query: q }, this.watchStreams);
-        return 'streaming';
-      }
-      if (method === 'GET') {
-        const items = this.cluster.list(type, namespace, q.get('labelSelector'), q.get('fieldSelector'));
-        if (wantsTable(req.headers.accept))
-          return ok(toTable(type, items, String(this.cluster.store.resourceVersion)));
-        return ok(this.listBody(type, items));
-      }
-      if (method === 'POST') {
-        return { status: 201, body: this.cluster.create(type, namespace, requireObject(body), opts) };
-      }
-      if (method === 'DELETE') {
-        for (const item of this.cluster.list(
-          type,
-          namespace,
-          q.get('labelSelector'),
-          q.get('fieldSelector'),
-        )) {
-          this.cluster.delete(type, namespace, nameOf(item), rec(body), opts);
-        }
-        return ok({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
-      }
-      throw new ApiError(
-        405,
-        'MethodNotAllowed',
-        'the server does not allow this method on the requested resource',
-      );
+  /** Verbs on a collection: watch, list, create, deletecollection. */
+  private collection(call: ApiCall, res: ServerResponse): Answer | 'streaming' {
+    const { req, method, query: q, body, opts } = call;
+    const { type, namespace, watchPath } = call.path;
+    if (method === 'GET' && (watchPath || q.get('watch') === 'true' || q.get('watch') === '1')) {
+      serveWatch(this.cluster, req, res, { type, namespace, query: q }, this.watchStreams);
+      return 'streaming';
     }
+    if (method === 'GET') {
+      const items = this.cluster.list(type, namespace, q.get('labelSelector'), q.get('fieldSelector'));
+      if (wantsTable(req.headers.accept))
+        return ok(toTable(type, items, String(this.cluster.store.resourceVersion)));
+      return ok(this.listBody(type, items));
+    }
+    if (method === 'POST') {
+      return { status: 201, body: this.cluster.create(type, namespace, requireObject(body), opts) };
+    }
+    if (method === 'DELETE') {
+      for (const item of this.cluster.list(type, namespace, q.get('labelSelector'), q.get('fieldSelector'))) {
+        this.cluster.delete(type, namespace, nameOf(item), rec(body), opts);
+      }
+      return ok({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+    }
+    throw methodNotAllowed();
+  }
 
-    if (subresource === 'log' && type.kind === 'Pod' && method === 'GET') {
-      const pod = this.cluster.get(type, namespace, name);
-      const lines = [
-        `INFO: Started server process [1] for pod ${nameOf(pod)}`,
-        'INFO: Waiting for application startup.',
-        'INFO: Application startup complete.',
-        'INFO: Uvicorn running on http://0.0.0.0:46580 (Press CTRL+C to quit)',
-      ];
-      return { status: 200, body: `${lines.join('\n')}\n`, contentType: 'text/plain' };
-    }
+  /** Verbs on one object and its subresources (status, scale, log, a namespace's finalize). */
+  private object(call: ApiCall, name: string): Answer {
+    const { req, method, query: q, body, opts } = call;
+    const { type, namespace, subresource } = call.path;
+    if (subresource === 'log' && type.kind === 'Pod' && method === 'GET')
+      return this.podLog(type, namespace, name);
     if (subresource === 'scale') return this.scale(method, type, namespace, name, body, opts);
     if (
       subresource !== undefined &&
@@ -170,6 +160,7 @@ export class ApiRouter {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const sub = subresource === 'status' ? 'status' : undefined;
+    const existed = (): boolean => this.cluster.store.get(type, namespace, name) !== undefined;
     switch (method) {
       case 'GET': {
         const found = this.cluster.get(type, namespace, name);
@@ -178,15 +169,13 @@ export class ApiRouter {
         return ok(found);
       }
       case 'PUT': {
-        const existed = this.cluster.store.get(type, namespace, name) !== undefined;
-        const result = this.cluster.update(type, namespace, name, requireObject(body), sub, opts);
-        return { status: existed ? 200 : 201, body: result };
+        const status = existed() ? 200 : 201;
+        return { status, body: this.cluster.update(type, namespace, name, requireObject(body), sub, opts) };
       }
       case 'PATCH': {
         const patchType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-        const existed = this.cluster.store.get(type, namespace, name) !== undefined;
-        const result = this.cluster.patch(type, namespace, name, patchType, body, sub, opts);
-        return { status: existed ? 200 : 201, body: result };
+        const status = existed() ? 200 : 201;
+        return { status, body: this.cluster.patch(type, namespace, name, patchType, body, sub, opts) };
       }
       case 'DELETE': {
         const options = { ...rec(body) };
@@ -195,12 +184,20 @@ export class ApiRouter {
         return ok(this.cluster.delete(type, namespace, name, options, opts));
       }
       default:
-        throw new ApiError(
-          405,
-          'MethodNotAllowed',
-          'the server does not allow this method on the requested resource',
-        );
+        throw methodNotAllowed();
     }
+  }
+
+  /** What `kubectl logs` shows of a SkyPilot API server pod. */
+  private podLog(type: ResourceType, namespace: string | undefined, name: string): Answer {
+    const pod = this.cluster.get(type, namespace, name);
+    const lines = [
+      `INFO: Started server process [1] for pod ${nameOf(pod)}`,
+      'INFO: Waiting for application startup.',
+      'INFO: Application startup complete.',
+      'INFO: Uvicorn running on http://0.0.0.0:46580 (Press CTRL+C to quit)',
+    ];
+    return { status: 200, body: `${lines.join('\n')}\n`, contentType: 'text/plain' };
   }
 
   private scale(
@@ -267,6 +264,14 @@ export class ApiRouter {
     if (gv) return orUndefined(discovery.resourceList(gv[1]!, gv[2]!));
     return undefined;
   }
+}
+
+function methodNotAllowed(): ApiError {
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );
 }
 
 function ok(body: unknown): Answer {

@@ -1,4 +1,4 @@
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { parseQuantity } from './quantity.js';
 import {
   isRecord,
@@ -55,7 +55,7 @@ function claimRefAllows(pv: KubeObject, claim: KubeObject): boolean {
   return ref.uid === undefined || ref.uid === '' || ref.uid === uidOf(claim);
 }
 
-function bind(cluster: Cluster, pv: KubeObject, claim: KubeObject, byController: boolean): boolean {
+function bind(cluster: ClusterState, pv: KubeObject, claim: KubeObject, byController: boolean): boolean {
   const pvSpec = rec(pv.spec);
   pvSpec.claimRef = {
     kind: 'PersistentVolumeClaim',
@@ -85,7 +85,7 @@ function bind(cluster: Cluster, pv: KubeObject, claim: KubeObject, byController:
 }
 
 /** A new volume from the claim's class, as a CSI provisioner would make: named pvc-<claim uid>. */
-function provision(cluster: Cluster, claim: KubeObject, className: string): KubeObject | undefined {
+function provision(cluster: ClusterState, claim: KubeObject, className: string): KubeObject | undefined {
   const sc = cluster.store.get(T.storageClass, undefined, className);
   if (!sc) return undefined;
   const name = `pvc-${uidOf(claim)}`;
@@ -120,8 +120,15 @@ function provision(cluster: Cluster, claim: KubeObject, className: string): Kube
 
 /** The PersistentVolume binder: phases of volumes, then binding each pending claim. */
 export const volumeBinder: Controller = (cluster) => {
-  let changed = false;
   const claims = new Map(cluster.store.list(T.pvc).map((c) => [claimKey(c), c]));
+  let changed = updateVolumePhases(cluster, claims);
+  for (const claim of claims.values()) changed = bindClaim(cluster, claim) || changed;
+  return changed;
+};
+
+/** Available, Bound or Released from each volume's claimRef; a released Delete volume goes. */
+function updateVolumePhases(cluster: ClusterState, claims: Map<string, KubeObject>): boolean {
+  let changed = false;
   for (const pv of cluster.store.list(T.pv)) {
     const ref = rec(rec(pv.spec).claimRef);
     const claim = ref.name ? claims.get(`${String(ref.namespace)}/${String(ref.name)}`) : undefined;
@@ -140,98 +147,67 @@ export const volumeBinder: Controller = (cluster) => {
       changed = save(cluster, T.pv, pv) || changed;
     }
   }
-  for (const claim of claims.values()) {
-    const spec = rec(claim.spec);
-    const volumeName = str(spec.volumeName);
-    const bound = volumeName ? cluster.store.get(T.pv, undefined, volumeName) : undefined;
-    if (rec(claim.status).phase === 'Bound') {
-      if (!bound || rec(rec(bound.spec).claimRef).uid !== uidOf(claim)) {
-        claim.status = { ...rec(claim.status), phase: 'Lost' };
-        changed = save(cluster, T.pvc, claim) || changed;
-        changed =
-          recordEvent(
-            cluster,
-            claim,
-            'Warning',
-            'ClaimLost',
-            `Bound claim has lost its PersistentVolume. Data on the volume is lost!`,
-          ) || changed;
-      }
-      continue;
-    }
-    if (rec(claim.status).phase === 'Lost') continue;
-    if (volumeName) {
-      if (!bound) {
-        changed =
-          recordEvent(cluster, claim, 'Warning', 'VolumeMismatch', `volume "${volumeName}" not found`) ||
-          changed;
-        continue;
-      }
-      const mismatch = volumeMismatch(bound, claim);
-      if (mismatch) {
-        changed =
-          recordEvent(
-            cluster,
-            claim,
-            'Warning',
-            'VolumeMismatch',
-            `Cannot bind to requested volume "${volumeName}": ${mismatch}`,
-          ) || changed;
-        continue;
-      }
-      if (!claimRefAllows(bound, claim)) {
-        changed =
-          recordEvent(
-            cluster,
-            claim,
-            'Warning',
-            'VolumeMismatch',
-            `Cannot bind to requested volume "${volumeName}": volume already bound to a different claim.`,
-          ) || changed;
-        continue;
-      }
-      changed = bind(cluster, bound, claim, false) || changed;
-      continue;
-    }
-    const candidates = cluster.store
-      .list(T.pv)
-      .filter(
-        (pv) =>
-          rec(pv.status).phase === 'Available' && claimRefAllows(pv, claim) && !volumeMismatch(pv, claim),
-      )
-      .sort((a, b) => {
-        const pre = (pv: KubeObject): number => (isRecord(rec(pv.spec).claimRef) ? 0 : 1);
-        const size = (pv: KubeObject): number => parseQuantity(rec(rec(pv.spec).capacity).storage) ?? 0;
-        return pre(a) - pre(b) || size(a) - size(b);
-      });
-    const match = candidates[0];
-    if (match) {
-      changed = bind(cluster, match, claim, true) || changed;
-      continue;
-    }
-    const className = str(spec.storageClassName);
-    if (!className || spec.selector !== undefined) continue;
-    const made = provision(cluster, claim, className);
-    if (made) {
-      changed = bind(cluster, made, claim, true) || changed;
-      changed =
-        recordEvent(
-          cluster,
-          claim,
-          'Normal',
-          'ProvisioningSucceeded',
-          `Successfully provisioned volume ${nameOf(made)}`,
-        ) || changed;
-    } else {
-      changed =
-        recordEvent(
-          cluster,
-          claim,
-          'Warning',
-          'ProvisioningFailed',
-          `storageclass.storage.k8s.io "${className}" not found`,
-        ) || changed;
-    }
-  }
   return changed;
-};
+}
+
+/** One claim: a bound one may be lost; a pending one binds its named volume, a matching one, or a new one. */
+function bindClaim(cluster: ClusterState, claim: KubeObject): boolean {
+  const volumeName = str(rec(claim.spec).volumeName);
+  const bound = volumeName ? cluster.store.get(T.pv, undefined, volumeName) : undefined;
+  const phase = rec(claim.status).phase;
+  if (phase === 'Bound') {
+    if (bound && rec(rec(bound.spec).claimRef).uid === uidOf(claim)) return false;
+    claim.status = { ...rec(claim.status), phase: 'Lost' };
+    const changed = save(cluster, T.pvc, claim);
+    const lost = 'Bound claim has lost its PersistentVolume. Data on the volume is lost!';
+    return recordEvent(cluster, claim, 'Warning', 'ClaimLost', lost) || changed;
+  }
+  if (phase === 'Lost') return false;
+  if (volumeName) return bindRequested(cluster, claim, volumeName, bound);
+  const match = cluster.store
+    .list(T.pv)
+    .filter(
+      (pv) => rec(pv.status).phase === 'Available' && claimRefAllows(pv, claim) && !volumeMismatch(pv, claim),
+    )
+    .sort((a, b) => {
+      const pre = (pv: KubeObject): number => (isRecord(rec(pv.spec).claimRef) ? 0 : 1);
+      const size = (pv: KubeObject): number => parseQuantity(rec(rec(pv.spec).capacity).storage) ?? 0;
+      return pre(a) - pre(b) || size(a) - size(b);
+    })[0];
+  if (match) return bind(cluster, match, claim, true);
+  return provisionFor(cluster, claim);
+}
+
+/** A claim that names its volume binds it, or says why not in an Event. */
+function bindRequested(
+  cluster: ClusterState,
+  claim: KubeObject,
+  volumeName: string,
+  bound: KubeObject | undefined,
+): boolean {
+  const mismatch = (why: string): boolean => recordEvent(cluster, claim, 'Warning', 'VolumeMismatch', why);
+  if (!bound) return mismatch(`volume "${volumeName}" not found`);
+  const wrong = volumeMismatch(bound, claim);
+  if (wrong) return mismatch(`Cannot bind to requested volume "${volumeName}": ${wrong}`);
+  if (!claimRefAllows(bound, claim)) {
+    return mismatch(
+      `Cannot bind to requested volume "${volumeName}": volume already bound to a different claim.`,
+    );
+  }
+  return bind(cluster, bound, claim, false);
+}
+
+/** Dynamic provisioning from the claim's class, when it has one and no selector. */
+function provisionFor(cluster: ClusterState, claim: KubeObject): boolean {
+  const spec = rec(claim.spec);
+  const className = str(spec.storageClassName);
+  if (!className || spec.selector !== undefined) return false;
+  const made = provision(cluster, claim, className);
+  if (!made) {
+    const why = `storageclass.storage.k8s.io "${className}" not found`;
+    return recordEvent(cluster, claim, 'Warning', 'ProvisioningFailed', why);
+  }
+  const changed = bind(cluster, made, claim, true);
+  const done = `Successfully provisioned volume ${nameOf(made)}`;
+  return recordEvent(cluster, claim, 'Normal', 'ProvisioningSucceeded', done) || changed;
+}

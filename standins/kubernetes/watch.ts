@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cluster } from './cluster.js';
+import type { ClusterState } from './clusterState.js';
 import { apiVersionOf, type KubeObject, type ResourceType } from './resources.js';
 import { fieldSelector, labelSelector } from './selectors.js';
 import type { StoreEvent } from './store.js';
@@ -15,7 +15,7 @@ export interface WatchRequest {
  * used by helm 4 --wait) the current objects come first as ADDED, then a BOOKMARK marking their end.
  */
 export function serveWatch(
-  cluster: Cluster,
+  cluster: ClusterState,
   req: IncomingMessage,
   res: ServerResponse,
   watch: WatchRequest,
