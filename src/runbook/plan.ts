@@ -36,6 +36,7 @@ import type { SnapshotObservation } from '../steps/diskSource.js';
 import {
   backupsLine,
   describeSnapshotSchedulePlan,
+  managedPolicyName,
   planSnapshotSchedule,
   scheduleTarget,
   type ObservedSchedules,
@@ -129,7 +130,12 @@ export function reportRunbookPlan(
   planStep(report, 'disk', config.disk.name, describeDiskPlan(plan.disk));
   if (!isRefusal(plan.disk)) planAdvice(report, plan.disk);
   const backups = scheduleTarget(config);
-  planStep(report, 'backups', backups.name, describeSnapshotSchedulePlan(plan.schedule, backups));
+  planStep(
+    report,
+    'backups',
+    managedPolicyName(plan.schedule) ?? backups.name,
+    describeSnapshotSchedulePlan(plan.schedule, backups),
+  );
   planAdvice(report, plan.schedule);
   report.backups = backupsLine(plan.schedule, backups);
   for (const p of plan.secrets) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
