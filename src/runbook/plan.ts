@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import { enterStep } from '../lib/cancellation.js';
 import { isRefusal, refusalError, type Refusal } from '../lib/plan.js';
 import { planAdvice, planStep, type Report } from '../report.js';
 import {
@@ -25,6 +26,7 @@ import {
 } from '../steps/disk.js';
 import { describeReleasePlan, type HelmReleasePlan, type ReleaseObservation } from '../steps/helmRelease.js';
 import {
+  applyRetainFirst,
   describePersistentVolumePlan,
   planPersistentVolume,
   secureRefusedVolume,
@@ -182,6 +184,25 @@ export async function refuseIfAny(config: Config, cluster: Cluster, plan: Runboo
   if (!refusal) return;
   if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
   throw refusalError(refusal);
+}
+
+/**
+ * A planned return of the state volume to Retain, applied before anything else: before a refusal of any step, the
+ * lock wait and every other change (never in plan mode). Returns what is there and the plan after it, in which
+ * the volume needs that change no more.
+ */
+export async function secureStateVolume(
+  config: Config,
+  cluster: Cluster,
+  observed: Observed,
+  plan: RunbookPlan,
+): Promise<{ observed: Observed; plan: RunbookPlan }> {
+  if (config.mode === 'plan') return { observed, plan };
+  enterStep('volume');
+  const volume = await applyRetainFirst(cluster.kube, config.pvName, plan.volume);
+  if (!volume) return { observed, plan };
+  const now = { ...observed, volume };
+  return { observed: now, plan: planRunbook(config, now) };
 }
 
 /** The disk as it will be once the plan is applied: what the volume is planned against, before anything changes. */
