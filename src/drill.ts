@@ -159,7 +159,9 @@ async function observeProduction(
       },
     );
   }
-  const plan = planDisk(target, production, { attachedElsewhereIsExpected: true });
+  // A drill reads disk-source-snapshot itself (latest picks what it restores): not a note about production's disk.
+  const asDeployed = { ...target, fromLatestSnapshot: false, startEmpty: false };
+  const plan = planDisk(asDeployed, production, { attachedElsewhereIsExpected: true });
   if (isRefusal(plan)) throw refusalError(plan);
   if (plan.action !== 'use') throw new ActionError(`Disk ${target.name} vanished while it was read`);
   return { production, plan };
@@ -171,8 +173,10 @@ async function newestSnapshotOf(
   production: ObservedDisk,
   deadline: Deadline,
 ): Promise<SnapshotFacts> {
-  const snapshots = await observeSnapshotsOf(prepared.compute, production.resourcePath, deadline);
-  const newest = newestReadySnapshot(snapshots, production.resourcePath);
+  // The same snapshots a recovery with `latest` would choose from: of a disk of this name in any zone of the region.
+  const disk = { project: prepared.target.project, name: production.name, region: prepared.target.region };
+  const snapshots = await observeSnapshotsOf(prepared.compute, disk, deadline);
+  const newest = newestReadySnapshot(snapshots, disk);
   if (!newest) {
     throw new ActionError(`Disk ${production.resourcePath} has no READY snapshot to drill on`, {
       hint: 'Nothing was changed. Give it a snapshot-schedule, or drill without disk-source-snapshot (the drill then takes a snapshot)',

@@ -12,7 +12,7 @@ import { cancelOnSignals, isOutOfTime } from './runbook/cancel.js';
 import { prepare } from './runbook/cluster.js';
 import { applyWithLock } from './runbook/lock.js';
 import { observeRunbook } from './runbook/observe.js';
-import { planRunbook, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
+import { planRunbook, refuseIfAny, reportRunbookPlan, secureStateVolume } from './runbook/plan.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
 export async function run(): Promise<void> {
@@ -72,11 +72,13 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const prepared = prepare(config, deadline);
   // The clients' connections are not closed here: a cancelled run still releases its lock through them, and the
   // process exits as soon as the step has its answer (index.ts).
-  const { observed, cluster } = await observeRunbook(config, deadline, prepared, report);
-  const plan = planRunbook(config, observed);
+  const { observed: seen, cluster } = await observeRunbook(config, deadline, prepared, report);
+  const planned = planRunbook(config, seen);
   core.startGroup('Plan: what is there, and what this run changes');
-  reportRunbookPlan(report, config, plan, observed);
+  reportRunbookPlan(report, config, planned, seen);
   core.endGroup();
+  // Whatever stops the run from here on (a refusal, the lock, a failed step), the disk outlives its claim.
+  const { observed, plan } = await secureStateVolume(config, cluster, seen, planned);
   await refuseIfAny(config, cluster, plan);
   if (config.mode === 'plan') {
     report.notes.push('Plan mode: nothing was changed.');

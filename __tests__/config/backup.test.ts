@@ -128,6 +128,22 @@ describe('create-disk and disk-source-snapshot: latest', () => {
     assert.equal(d.fromLatestSnapshot, false);
     assert.equal(d.sourceSnapshot, 'state-2026-11-30');
   });
+  it('none: an empty disk on purpose, a reserved word like latest rather than a snapshot named none', () => {
+    const d = disk({ 'disk-source-snapshot': 'none' });
+    assert.deepEqual([d.startEmpty, d.fromLatestSnapshot, d.sourceSnapshot], [true, false, undefined]);
+    assert.equal(disk({}).startEmpty, false);
+    assert.equal(disk({ 'disk-source-snapshot': 'latest' }).startEmpty, false);
+  });
+  it('none contradicts create-disk: never, and means nothing to a drill: refused, naming the input', () => {
+    const never = refusal(() => disk({ 'disk-source-snapshot': 'none', 'create-disk': 'never' }));
+    assert.equal(never.input, 'disk-source-snapshot');
+    assert.match(never.message, /'none' starts a new, empty disk, which create-disk: never forbids/);
+    assert.match(never.hint ?? '', /create-disk: if-absent/);
+    const drill = refusal(() => parseDiskConfig(inputs({ 'disk-source-snapshot': 'none' }), false, 'drill'));
+    assert.equal(drill.input, 'disk-source-snapshot');
+    assert.match(drill.message, /no meaning in drill mode/);
+    assert.equal(parseDiskConfig(inputs({ 'disk-source-snapshot': 'none' }), false, 'plan').startEmpty, true);
+  });
   it('refuses another create-disk value', () => {
     const error = refusal(() => disk({ 'create-disk': 'always' }));
     assert.equal(error.input, 'create-disk');

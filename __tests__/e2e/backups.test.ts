@@ -9,7 +9,7 @@ import { assertStateIntact, clearLogs, computeWrites, DISK, kubeWrites, ok } fro
 
 const P = WORLD.project;
 const V1 = `/compute/v1/projects/${P}`;
-const POLICY = `projects/${P}/regions/us-east5/resourcePolicies/sky-api-server-state-snapshots`;
+const POLICY = `projects/${P}/regions/us-east5/resourcePolicies/sky-api-server-state-us-east5-b-snapshots`;
 const HOUR = 3_600_000;
 
 const requests = (world: LocalWorld) => world.compute.requests.map((r) => `${r.method} ${r.path}`);
@@ -46,11 +46,11 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     );
     assert.match(
       run.summary,
-      /\*\*Backups:\*\* daily at 04:00 UTC, snapshots kept 14 days \(`projects\/.*sky-api-server-state-snapshots`\)/,
+      /\*\*Backups:\*\* daily at 04:00 UTC, snapshots kept 14 days \(`projects\/.*sky-api-server-state-us-east5-b-snapshots`\)/,
     );
     assert.match(
       run.summary,
-      /\| backups \| sky-api-server-state-snapshots \| create \(daily at 04:00 UTC, snapshots kept 14 days\) and attach it/,
+      /\| backups \| sky-api-server-state-us-east5-b-snapshots \| create \(daily at 04:00 UTC, snapshots kept 14 days\) and attach it/,
     );
     assertStateIntact(world);
   });
@@ -60,12 +60,15 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     const run = ok(await world.run({ 'snapshot-schedule': 'daily 04:00' }));
     assert.deepEqual(requests(world), [
       `GET ${V1}/zones/us-east5-b/disks/sky-api-server-state`,
-      `GET ${V1}/regions/us-east5/resourcePolicies/sky-api-server-state-snapshots`,
+      `GET ${V1}/regions/us-east5/resourcePolicies/sky-api-server-state-us-east5-b-snapshots`,
     ]);
     assert.deepEqual(kubeWrites(world), []);
     assert.equal(run.outputs['restored-from'], 'disk');
     assert.match(run.summary, /the state is the disk's own, nothing lost \(RPO 0\)/);
-    assert.match(run.summary, /\| backups \| sky-api-server-state-snapshots \| keep \(daily at 04:00 UTC/);
+    assert.match(
+      run.summary,
+      /\| backups \| sky-api-server-state-us-east5-b-snapshots \| keep \(daily at 04:00 UTC/,
+    );
   });
 
   it('plan mode shows a changed schedule and changes nothing', async () => {
@@ -75,7 +78,7 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     );
     assert.match(
       plan.summary,
-      /\| backups \| sky-api-server-state-snapshots \| update to every 6 hours from 00:00 UTC, snapshots kept 7 days \|/,
+      /\| backups \| sky-api-server-state-us-east5-b-snapshots \| update to every 6 hours from 00:00 UTC, snapshots kept 7 days \|/,
     );
     assert.match(plan.summary, /\*\*Backups:\*\* every 6 hours from 00:00 UTC, snapshots kept 7 days/);
     assert.deepEqual(computeWrites(world), []);
@@ -85,7 +88,7 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     clearLogs(world);
     ok(await world.run({ 'snapshot-schedule': 'every 6h', 'snapshot-retention-days': '7' }));
     assert.deepEqual(computeWrites(world), [
-      `PATCH ${V1}/regions/us-east5/resourcePolicies/sky-api-server-state-snapshots`,
+      `PATCH ${V1}/regions/us-east5/resourcePolicies/sky-api-server-state-us-east5-b-snapshots`,
     ]);
     const policies = world.compute.resourcePolicies();
     assert.equal(policies.length, 1);
@@ -232,7 +235,7 @@ describe('backups at the edges: a foreign schedule, no snapshot, a regional disk
     );
     assert.equal(run.outputs['restored-from'], 'none');
     assert.deepEqual(attachedTo(world, `projects/${P}/zones/us-east5-b/disks/empty-disk`), [
-      `projects/${P}/regions/us-east5/resourcePolicies/empty-disk-snapshots`,
+      `projects/${P}/regions/us-east5/resourcePolicies/empty-disk-us-east5-b-snapshots`,
     ]);
   });
 
@@ -260,7 +263,7 @@ describe('backups at the edges: a foreign schedule, no snapshot, a regional disk
       kind: 'error',
       status: 503,
       method: 'GET',
-      path: /\/resourcePolicies\/faulty-disk-snapshots$/,
+      path: /\/resourcePolicies\/faulty-disk-us-east5-b-snapshots$/,
     });
     ok(await onNewCluster('faulty-disk', { 'snapshot-schedule': 'daily 02:00' }));
     const inserts = world.compute.requests.filter(
@@ -269,11 +272,11 @@ describe('backups at the edges: a foreign schedule, no snapshot, a regional disk
     assert.equal(inserts.length, 3);
     assert.equal(new Set(inserts.map((r) => r.query.requestId)).size, 1, 'one requestId for every attempt');
     assert.equal(
-      world.compute.resourcePolicies().filter((p) => p.name === 'faulty-disk-snapshots').length,
+      world.compute.resourcePolicies().filter((p) => p.name === 'faulty-disk-us-east5-b-snapshots').length,
       1,
     );
     assert.deepEqual(attachedTo(world, `projects/${P}/zones/us-east5-b/disks/faulty-disk`), [
-      `projects/${P}/regions/us-east5/resourcePolicies/faulty-disk-snapshots`,
+      `projects/${P}/regions/us-east5/resourcePolicies/faulty-disk-us-east5-b-snapshots`,
     ]);
   });
 

@@ -13,6 +13,7 @@ import {
   observePersistentVolume,
   persistentVolumeManifest,
   planPersistentVolume,
+  plannedRetain,
   type PersistentVolume,
   type PersistentVolumeTarget,
 } from '../../src/steps/persistentVolume.js';
@@ -207,6 +208,41 @@ test('a refused volume on the state disk still carries the patch back to Retain;
   assert.deepEqual(refusal('Delete').retain?.patch, { spec: { persistentVolumeReclaimPolicy: 'Retain' } });
   assert.match(refusal('Delete').reason, /reserved for/);
   assert.equal(refusal('Retain').retain, undefined);
+});
+
+test('plannedRetain: the one change made first, whether the volume is updated or refused; none otherwise', () => {
+  const retain = { spec: { persistentVolumeReclaimPolicy: 'Retain' } };
+  const other = { ...OUR_CLAIM, namespace: 'team-a', name: 'data', uid: 'u' };
+  const cases: Array<[string, PersistentVolume | undefined, unknown]> = [
+    [
+      'Delete, ours',
+      handMade({ persistentVolumeReclaimPolicy: 'Delete', claimRef: OUR_CLAIM }, 'Bound'),
+      retain,
+    ],
+    [
+      'Recycle, Released',
+      handMade({ persistentVolumeReclaimPolicy: 'Recycle', claimRef: OUR_CLAIM }, 'Released'),
+      retain,
+    ],
+    [
+      'Delete, refused (another claim)',
+      handMade({ persistentVolumeReclaimPolicy: 'Delete', claimRef: other }, 'Bound'),
+      retain,
+    ],
+    ['Retain already', handMade({ claimRef: OUR_CLAIM }, 'Bound'), undefined],
+    ['absent (created with Retain)', undefined, undefined],
+    [
+      'Delete, on another disk (never touched)',
+      handMade({
+        persistentVolumeReclaimPolicy: 'Delete',
+        csi: { driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/z/disks/someone-else' },
+      }),
+      undefined,
+    ],
+  ];
+  for (const [name, observed, want] of cases) {
+    assert.deepEqual(plannedRetain(planPersistentVolume(TARGET, observed))?.patch, want, name);
+  }
 });
 
 test("another storage class is followed with a warning; none at all is refused (it would get the default class's new disk)", () => {

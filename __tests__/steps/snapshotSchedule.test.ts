@@ -7,11 +7,14 @@ import { Deadline } from '../../src/lib/deadline.js';
 import { observeDisk, type DiskTarget } from '../../src/steps/disk.js';
 import {
   applySnapshotSchedulePlan,
+  backupsLine,
   describeSnapshotSchedulePlan,
+  managedPolicyName,
   observeAttachedPolicies,
   observeOwnPolicy,
   planSnapshotSchedule,
   policyBody,
+  schedulePolicyName,
   type ObservedPolicy,
   type ObservedSchedules,
   type ScheduleTarget,
@@ -27,26 +30,38 @@ const ZONE = 'us-east5-b';
 const OURS = `projects/${P}/regions/${REGION}/resourcePolicies/state-snapshots`;
 const FOREIGN = `projects/${P}/regions/${REGION}/resourcePolicies/team-backups`;
 
+const DISK = `projects/${P}/zones/${ZONE}/disks/state`;
+/** A disk of the same name in another zone of the region (staging beside production). */
+const A_DISK = `projects/${P}/zones/us-east5-a/disks/state`;
+const describing = (diskPath: string) => `Snapshot schedule of the state disk ${diskPath} (skyha-action)`;
+
 function target(overrides: Partial<ScheduleTarget> = {}): ScheduleTarget {
+  const diskPath = overrides.diskPath ?? DISK;
   return {
     project: P,
     region: REGION,
     name: 'state-snapshots',
-    diskPath: `projects/${P}/zones/${ZONE}/disks/state`,
+    diskPath,
     schedule: parseSnapshotSchedule('daily 04:00'),
     retentionDays: 14,
     snapshotLabels: { 'managed-by': 'skyha-action', 'skyha-disk': 'state' },
-    description: 'Snapshot schedule of the state disk (skyha-action)',
+    description: describing(diskPath),
     ...overrides,
   };
 }
 
-/** A policy as observe reads it; `ours` makes it carry our mark. */
-function policy(path: string, ours: boolean, schedule = 'daily 04:00', retention = 14): ObservedPolicy {
+/** A policy as observe reads it; `ours` makes it carry our mark, naming the disk it was made for. */
+function policy(
+  path: string,
+  ours: boolean,
+  schedule = 'daily 04:00',
+  retention = 14,
+  madeFor = DISK,
+): ObservedPolicy {
   return {
     resourcePath: path,
     name: path.split('/').pop()!,
-    description: ours ? 'made by (skyha-action)' : 'the team’s',
+    description: ours ? describing(madeFor) : 'the team’s',
     status: 'READY',
     snapshotSchedule: {
       schedule: parseSnapshotSchedule(schedule),
@@ -140,6 +155,51 @@ describe('planSnapshotSchedule', () => {
       warning: /exists that skyha-action did not make: it is left alone/,
     },
     {
+      name: 'an earlier <disk>-snapshots on the disk, made for it: still in use, kept',
+      target: { name: 'state-us-east5-b-snapshots' },
+      observed: { policy: undefined, attached: [OURS], others: [policy(OURS, true)] },
+      action: 'keep',
+    },
+    {
+      name: 'an earlier <disk>-snapshots on the disk, made for it, changed: patched in place, nothing attached',
+      target: { name: 'state-us-east5-b-snapshots', retentionDays: 30 },
+      observed: { policy: undefined, attached: [OURS], others: [policy(OURS, true)] },
+      action: 'update',
+      attach: false,
+    },
+    {
+      name: 'an earlier <disk>-snapshots on the disk, made for a disk of its name in another zone: never patched',
+      target: { name: 'state-us-east5-b-snapshots', retentionDays: 30 },
+      observed: { policy: undefined, attached: [OURS], others: [policy(OURS, true, 'hourly', 7, A_DISK)] },
+      action: 'foreign',
+      warning:
+        /has the snapshot schedule .*\/state-snapshots, which skyha-action made for projects\/schedule-project\/zones\/us-east5-a\/disks\/state: it is kept and not patched.*remove-resource-policies state --zone us-east5-b --resource-policies state-snapshots/,
+    },
+    {
+      name: 'our name, made for another disk, not attached: left alone, neither patched nor attached',
+      observed: { policy: policy(OURS, true, 'hourly', 7, A_DISK), attached: [], others: [] },
+      action: 'foreign',
+      warning:
+        /state-snapshots is the snapshot schedule skyha-action made for .*us-east5-a\/disks\/state: it is left alone/,
+    },
+    {
+      name: 'our name, made for another disk, attached: kept, not patched',
+      target: { retentionDays: 30 },
+      observed: { policy: policy(OURS, true, 'hourly', 7, A_DISK), attached: [OURS], others: [] },
+      action: 'foreign',
+      warning: /made for .*us-east5-a\/disks\/state: it is kept and not patched/,
+    },
+    {
+      name: "our mark, but naming no disk: not provably this disk's, left alone",
+      observed: {
+        policy: { ...policy(OURS, true), description: 'old (skyha-action)' },
+        attached: [],
+        others: [],
+      },
+      action: 'foreign',
+      warning: /made for no disk it names: it is left alone/,
+    },
+    {
       name: 'none: nothing, and a note when ours stays attached',
       target: { schedule: undefined },
       observed: { policy: undefined, attached: [OURS], others: [] },
@@ -160,16 +220,74 @@ describe('planSnapshotSchedule', () => {
     });
   }
 
+  it('the plan of a kept earlier policy names it; one made for another disk says whose it is', () => {
+    const t = target({ name: 'state-us-east5-b-snapshots', retentionDays: 30 });
+    const kept = planSnapshotSchedule(t, {
+      policy: undefined,
+      attached: [OURS],
+      others: [policy(OURS, true)],
+    });
+    assert.equal(managedPolicyName(kept), 'state-snapshots');
+    assert.equal(kept.action === 'update' && kept.body.name, 'state-snapshots');
+    const other = planSnapshotSchedule(t, {
+      policy: undefined,
+      attached: [OURS],
+      others: [policy(OURS, true, 'daily 04:00', 14, A_DISK)],
+    });
+    assert.equal(managedPolicyName(other), undefined);
+    assert.equal(
+      describeSnapshotSchedulePlan(other, t),
+      `leave state-snapshots as it is (skyha-action's schedule of ${A_DISK}); attach nothing`,
+    );
+    assert.match(
+      backupsLine(other, t) ?? '',
+      /keeps the snapshot schedule `.*state-snapshots` of .*us-east5-a/,
+    );
+  });
+
   it('the body: the schedule, retention that keeps snapshots of a deleted disk, labelled snapshots', () => {
     assert.deepEqual(policyBody(target(), parseSnapshotSchedule('weekly sunday 22:00')!), {
       name: 'state-snapshots',
-      description: 'Snapshot schedule of the state disk (skyha-action)',
+      description: describing(DISK),
       snapshotSchedulePolicy: {
         schedule: { weeklySchedule: { dayOfWeeks: [{ day: 'SUNDAY', startTime: '22:00' }] } },
         retentionPolicy: { maxRetentionDays: 14, onSourceDiskDelete: 'KEEP_AUTO_SNAPSHOTS' },
         snapshotProperties: { labels: { 'managed-by': 'skyha-action', 'skyha-disk': 'state' } },
       },
     });
+  });
+});
+
+describe('schedulePolicyName: one policy per disk, within 63 characters', () => {
+  const path = (zone: string, disk: string) => `projects/${P}/zones/${zone}/disks/${disk}`;
+  const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  it('a zonal disk: its zone in the name; a regional one: its name alone', () => {
+    assert.equal(
+      schedulePolicyName('sky-api-server-state', 'us-east5-b', path('us-east5-b', 'sky-api-server-state')),
+      'sky-api-server-state-us-east5-b-snapshots',
+    );
+    assert.equal(
+      schedulePolicyName('state', undefined, `projects/${P}/regions/${REGION}/disks/state`),
+      'state-snapshots',
+    );
+  });
+  it('two disks of one name in two zones never share one', () => {
+    const a = schedulePolicyName('state', 'us-east5-a', path('us-east5-a', 'state'));
+    const b = schedulePolicyName('state', 'us-east5-b', path('us-east5-b', 'state'));
+    assert.notEqual(a, b);
+  });
+  it('too long: the start kept, a short hash of the disk, still distinct and a valid GCE name', () => {
+    const long = `d${'x'.repeat(61)}z`;
+    const names = ['northamerica-northeast1-a', 'northamerica-northeast1-b'].map((zone) =>
+      schedulePolicyName(long, zone, path(zone, long)),
+    );
+    const alike = schedulePolicyName(`d${'x'.repeat(61)}y`, undefined, `projects/${P}/regions/r/disks/y`);
+    for (const name of [...names, alike]) {
+      assert.ok(name.length <= 63, name);
+      assert.match(name, GCE_NAME);
+      assert.match(name, /^dxxx.*-[0-9a-f]{8}-snapshots$/);
+    }
+    assert.equal(new Set([...names, alike]).size, 3);
   });
 });
 
@@ -213,7 +331,12 @@ describe('the snapshot schedule against the Compute stand-in (real clients)', ()
       labels: {},
       description: '',
     };
-    const t = target({ name: `${name}-snapshots`, diskPath, schedule: parseSnapshotSchedule(schedule) });
+    const t = target({
+      name: `${name}-snapshots`,
+      diskPath,
+      description: describing(diskPath),
+      schedule: parseSnapshotSchedule(schedule),
+    });
     return {
       t,
       diskTarget,
@@ -365,7 +488,7 @@ describe('the snapshot schedule against the Compute stand-in (real clients)', ()
     standIn.putResourcePolicy({
       project: P,
       name: `${f.diskTarget.name}-snapshots`,
-      description: 'made by (skyha-action)',
+      description: describing(f.diskPath),
     });
     await applySnapshotSchedulePlan(clients, f.t, plan, f.diskPath, deadline(), { pollIntervalMs: 5 });
     const [policy, ...more] = ours(`${f.diskTarget.name}-snapshots`);
@@ -373,6 +496,50 @@ describe('the snapshot schedule against the Compute stand-in (real clients)', ()
     assert.deepEqual(policy?.snapshotSchedulePolicy.schedule, {
       hourlySchedule: { hoursInCycle: 12, startTime: '00:00' },
     });
+    assert.deepEqual(attached(f.diskPath), [f.policyPath]);
+  });
+
+  it('an earlier <disk>-snapshots made for this disk stays its schedule: patched in place, no second one', async () => {
+    const f = fresh();
+    const legacy = `${f.diskTarget.name}-snapshots`;
+    standIn.putResourcePolicy({ project: P, name: legacy, description: describing(f.diskPath) });
+    await clients.disks.addResourcePolicies({
+      project: P,
+      zone: ZONE,
+      disk: f.diskTarget.name,
+      disksAddResourcePoliciesRequestResource: { resourcePolicies: [f.policyPath] },
+    });
+    // This version's name for the same disk: the zone in it.
+    const now = { ...f, t: { ...f.t, name: `${f.diskTarget.name}-${ZONE}-snapshots`, retentionDays: 30 } };
+    standIn.requests.splice(0);
+    assert.equal((await ensure(now)).action, 'update');
+    assert.deepEqual(writes(), [`PATCH regions/${REGION}/resourcePolicies/${legacy}`]);
+    assert.deepEqual(attached(f.diskPath), [f.policyPath], 'still exactly one schedule, the earlier one');
+    assert.equal(ours(legacy)[0]?.snapshotSchedulePolicy.retentionPolicy?.maxRetentionDays, 30);
+    assert.equal(ours(now.t.name).length, 0, 'no policy of the new name was made');
+    standIn.requests.splice(0);
+    assert.equal((await ensure(now)).action, 'keep');
+    assert.deepEqual(writes(), []);
+  });
+
+  it('an earlier <disk>-snapshots made for another disk is never patched, and nothing is attached', async () => {
+    const f = fresh();
+    const legacy = `${f.diskTarget.name}-snapshots`;
+    const otherDisk = `projects/${P}/zones/us-east5-a/disks/${f.diskTarget.name}`;
+    standIn.putResourcePolicy({ project: P, name: legacy, description: describing(otherDisk) });
+    await clients.disks.addResourcePolicies({
+      project: P,
+      zone: ZONE,
+      disk: f.diskTarget.name,
+      disksAddResourcePoliciesRequestResource: { resourcePolicies: [f.policyPath] },
+    });
+    const before = JSON.stringify(ours(legacy));
+    const now = { ...f, t: { ...f.t, name: `${f.diskTarget.name}-${ZONE}-snapshots`, retentionDays: 30 } };
+    standIn.requests.splice(0);
+    const plan = await ensure(now);
+    assert.equal(plan.action, 'foreign');
+    assert.deepEqual(writes(), []);
+    assert.equal(JSON.stringify(ours(legacy)), before, "the other disk's schedule is unchanged");
     assert.deepEqual(attached(f.diskPath), [f.policyPath]);
   });
 

@@ -53,7 +53,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
   return {
     mode,
     ...location,
-    disk: parseDiskConfig(inputs, location.replicaZones.length > 0),
+    disk: parseDiskConfig(inputs, location.replicaZones.length > 0, mode),
     backup: parseBackupConfig(inputs),
     ...parseVolumeConfig(inputs),
     release: parseReleaseConfig(inputs, env),

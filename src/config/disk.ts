@@ -1,5 +1,6 @@
 import { InputError } from '../lib/errors.js';
 import { GCE_NAME, gceName, oneOf, subdomain, type Inputs } from './fields.js';
+import type { Mode } from './mode.js';
 
 /** The GCE persistent disk that holds the state (the runbook's `gcloud compute disks create`). */
 export interface DiskConfig {
@@ -11,6 +12,11 @@ export interface DiskConfig {
   sourceSnapshot: string | undefined;
   /** `disk-source-snapshot: latest`: when absent, the disk comes back from its newest READY snapshot. */
   fromLatestSnapshot: boolean;
+  /**
+   * `disk-source-snapshot: none`: an absent disk is created empty on purpose. Without it, an absent disk with READY
+   * snapshots is refused rather than silently replaced by an empty one.
+   */
+  startEmpty: boolean;
   /** `never`: an absent disk is never created empty (a recovery must find the state, not start anew). */
   createDisk: CreateDisk;
 }
@@ -47,7 +53,10 @@ const REGIONAL_DISK_TYPES = ['pd-balanced', 'pd-ssd', 'pd-standard', 'hyperdisk-
 const MIN_DISK_GB = 10;
 const MAX_DISK_GB = 64 * 1024;
 
-export function parseDiskConfig(inputs: Inputs, regional: boolean): DiskConfig {
+/** Values of disk-source-snapshot that are no snapshot name (GCE names could be these words: they are reserved). */
+const RESERVED_SOURCES = ['latest', 'none'];
+
+export function parseDiskConfig(inputs: Inputs, regional: boolean, mode: Mode = 'deploy'): DiskConfig {
   const type = inputs.get('disk-type') || DISK_DEFAULTS.diskType;
   const allowed = regional ? REGIONAL_DISK_TYPES : ZONAL_DISK_TYPES;
   if (!allowed.includes(type)) {
@@ -58,17 +67,38 @@ export function parseDiskConfig(inputs: Inputs, regional: boolean): DiskConfig {
     );
   }
   const snapshot = inputs.opt('disk-source-snapshot');
+  const createDisk = oneOf('create-disk', inputs.get('create-disk') || 'if-absent', [
+    'if-absent',
+    'never',
+  ] as const);
+  if (snapshot === 'none') checkStartEmpty(createDisk, mode);
   return {
     name: gceName('disk-name', inputs.get('disk-name') || DISK_DEFAULTS.diskName),
     sizeGb: parseDiskSize(inputs.get('disk-size') || DISK_DEFAULTS.diskSize),
     type,
-    sourceSnapshot: snapshot === 'latest' ? undefined : parseSnapshot(snapshot),
+    sourceSnapshot: RESERVED_SOURCES.includes(snapshot ?? '') ? undefined : parseSnapshot(snapshot),
     fromLatestSnapshot: snapshot === 'latest',
-    createDisk: oneOf('create-disk', inputs.get('create-disk') || 'if-absent', [
-      'if-absent',
-      'never',
-    ] as const),
+    startEmpty: snapshot === 'none',
+    createDisk,
   };
+}
+
+/** `none` asks for an empty disk: contradicted by a recovery that must find the state, and by a drill. */
+function checkStartEmpty(createDisk: CreateDisk, mode: Mode): void {
+  if (createDisk === 'never') {
+    throw new InputError(
+      'disk-source-snapshot',
+      "'none' starts a new, empty disk, which create-disk: never forbids",
+      'Use create-disk: if-absent to start an empty server on purpose, or disk-source-snapshot: latest (or a snapshot name) to restore the state',
+    );
+  }
+  if (mode === 'drill') {
+    throw new InputError(
+      'disk-source-snapshot',
+      "'none' has no meaning in drill mode: a drill always restores a snapshot of the disk",
+      'Leave disk-source-snapshot empty (the drill takes a snapshot) or use latest (the drill restores the newest one)',
+    );
+  }
 }
 
 export function parseVolumeConfig(inputs: Inputs): VolumeConfig {
@@ -104,6 +134,6 @@ function parseSnapshot(raw: string | undefined): string | undefined {
   throw new InputError(
     'disk-source-snapshot',
     `'${raw}' is not a snapshot`,
-    'Give latest (the newest READY snapshot of the disk), a snapshot name or projects/PROJECT/global/snapshots/NAME',
+    'Give latest (the newest READY snapshot of the disk), none (an empty disk on purpose), a snapshot name or projects/PROJECT/global/snapshots/NAME',
   );
 }

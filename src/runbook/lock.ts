@@ -15,6 +15,7 @@ import {
   planRunbook,
   refuseIfAny,
   reportRunbookPlan,
+  secureStateVolume,
   type Observed,
   type RunbookPlan,
 } from './plan.js';
@@ -85,13 +86,14 @@ async function lookAgain(
 ): Promise<{ observed: Observed; plan: RunbookPlan }> {
   const { report, prepared, cluster } = ctx;
   core.info(`Observing everything again ${why}`);
-  const { observed } = await observeRunbook(config, deadline, prepared, report, cluster);
-  const plan = planRunbook(config, observed);
+  const { observed: seen } = await observeRunbook(config, deadline, prepared, report, cluster);
+  const planned = planRunbook(config, seen);
   report.plan.length = 0;
-  reportRunbookPlan(report, config, plan, observed);
+  reportRunbookPlan(report, config, planned, seen);
   // The same advice again is no news.
   report.warnings = [...new Set(report.warnings)];
   report.notes = [...new Set(report.notes)];
+  const { observed, plan } = await secureStateVolume(config, cluster, seen, planned);
   await refuseIfAny(config, cluster, plan);
   return { observed, plan };
 }

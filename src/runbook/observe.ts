@@ -34,9 +34,9 @@ export async function observeRunbook(
   diskRead.catch(() => undefined);
   policyRead.catch(() => undefined);
   const sourcesAsked = {
-    diskPath: backups.diskPath,
-    latest: !!target.fromLatestSnapshot,
+    disk: target,
     named: target.sourceSnapshot,
+    startEmpty: target.startEmpty === true,
   };
   report.tools = await prepared.tools;
   const cluster = connected ?? (await connectToCluster(config, report.tools, deadline));

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import { enterStep } from '../lib/cancellation.js';
 import { isRefusal, refusalError, type Refusal } from '../lib/plan.js';
 import { planAdvice, planStep, type Report } from '../report.js';
 import {
@@ -25,6 +26,7 @@ import {
 } from '../steps/disk.js';
 import { describeReleasePlan, type HelmReleasePlan, type ReleaseObservation } from '../steps/helmRelease.js';
 import {
+  applyRetainFirst,
   describePersistentVolumePlan,
   planPersistentVolume,
   secureRefusedVolume,
@@ -36,6 +38,7 @@ import type { SnapshotObservation } from '../steps/diskSource.js';
 import {
   backupsLine,
   describeSnapshotSchedulePlan,
+  managedPolicyName,
   planSnapshotSchedule,
   scheduleTarget,
   type ObservedSchedules,
@@ -129,7 +132,12 @@ export function reportRunbookPlan(
   planStep(report, 'disk', config.disk.name, describeDiskPlan(plan.disk));
   if (!isRefusal(plan.disk)) planAdvice(report, plan.disk);
   const backups = scheduleTarget(config);
-  planStep(report, 'backups', backups.name, describeSnapshotSchedulePlan(plan.schedule, backups));
+  planStep(
+    report,
+    'backups',
+    managedPolicyName(plan.schedule) ?? backups.name,
+    describeSnapshotSchedulePlan(plan.schedule, backups),
+  );
   planAdvice(report, plan.schedule);
   report.backups = backupsLine(plan.schedule, backups);
   for (const p of plan.secrets) planStep(report, 'credentials', `Secret ${ns}/${p.secret.name}`, p.action);
@@ -176,6 +184,25 @@ export async function refuseIfAny(config: Config, cluster: Cluster, plan: Runboo
   if (!refusal) return;
   if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
   throw refusalError(refusal);
+}
+
+/**
+ * A planned return of the state volume to Retain, applied before anything else: before a refusal of any step, the
+ * lock wait and every other change (never in plan mode). Returns what is there and the plan after it, in which
+ * the volume needs that change no more.
+ */
+export async function secureStateVolume(
+  config: Config,
+  cluster: Cluster,
+  observed: Observed,
+  plan: RunbookPlan,
+): Promise<{ observed: Observed; plan: RunbookPlan }> {
+  if (config.mode === 'plan') return { observed, plan };
+  enterStep('volume');
+  const volume = await applyRetainFirst(cluster.kube, config.pvName, plan.volume);
+  if (!volume) return { observed, plan };
+  const now = { ...observed, volume };
+  return { observed: now, plan: planRunbook(config, now) };
 }
 
 /** The disk as it will be once the plan is applied: what the volume is planned against, before anything changes. */

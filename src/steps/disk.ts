@@ -18,7 +18,11 @@ import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../l
 import { withProgress } from '../lib/progress.js';
 import { utcMinute } from '../lib/time.js';
 import {
+  describeCandidates,
   newestReadySnapshot,
+  originOf,
+  readySources,
+  takenIn,
   type RestoredFrom,
   type SnapshotFacts,
   type SnapshotObservation,
@@ -42,6 +46,8 @@ export interface DiskTarget {
   sourceSnapshot?: string;
   /** Restore an absent disk from its newest READY snapshot (`disk-source-snapshot: latest`). */
   fromLatestSnapshot?: boolean;
+  /** `disk-source-snapshot: none`: an absent disk is created empty on purpose, whatever snapshots it has. */
+  startEmpty?: boolean;
   /** `never`: an absent disk is refused rather than created empty. Default if-absent. */
   createDisk?: CreateDisk;
   labels: Record<string, string>;
@@ -127,6 +133,7 @@ export function diskTarget(config: Config): DiskTarget {
     type: config.disk.type,
     ...(config.disk.sourceSnapshot === undefined ? {} : { sourceSnapshot: config.disk.sourceSnapshot }),
     fromLatestSnapshot: config.disk.fromLatestSnapshot,
+    startEmpty: config.disk.startEmpty,
     createDisk: config.disk.createDisk,
     labels: {
       [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value,
@@ -251,6 +258,12 @@ export function planDisk(
       `disk-source-snapshot ${target.sourceSnapshot} is ignored: disk ${target.name} already exists and holds the state`,
     );
   }
+  const reserved = target.fromLatestSnapshot ? 'latest' : target.startEmpty ? 'none' : undefined;
+  if (reserved) {
+    notes.push(
+      `disk-source-snapshot: ${reserved} was not used: disk ${observed.resourcePath} exists and is used as it is, with its state (it applies only to a disk that does not exist)`,
+    );
+  }
   if (observed.sizeGb > target.sizeGb) {
     notes.push(
       `Disk ${target.name} is ${observed.sizeGb} GB (disk-size asks ${target.sizeGb} GB): the volume uses the real ${observed.sizeGb} GB`,
@@ -264,37 +277,70 @@ export function planDisk(
   return { action: 'use', disk: observed, warnings, notes };
 }
 
-/** An absent disk: restored from a snapshot when one is asked for, created empty only when that is allowed. */
+/**
+ * An absent disk: restored from a snapshot when one is asked for; created empty only when no READY snapshot of
+ * it exists, or on purpose (`none`): a lost disk is never silently replaced by an empty one.
+ */
 function planCreate(target: DiskTarget, sources: SnapshotObservation | undefined): DiskPlan {
-  const path = diskResourcePath(target);
-  if (target.fromLatestSnapshot) {
-    const snapshots = sources?.kind === 'latest' ? sources.snapshots : [];
-    const newest = newestReadySnapshot(snapshots, path);
-    if (newest) return createFrom(target, newest, 'the newest READY snapshot of it');
-    if (target.createDisk === 'never') return noStateRefusal(target, 'and no READY snapshot of it was found');
-    const warning = `Disk ${path} does not exist and no READY snapshot of it was found (disk-source-snapshot: latest): a new, empty disk is created and the server starts without its state`;
-    return { action: 'create', request: diskInsert(target), warnings: [warning], notes: [] };
+  if (target.sourceSnapshot) return planNamedSource(target, sources);
+  const listed = sources?.kind === 'listed' ? sources.snapshots : undefined;
+  const newest = newestReadySnapshot(listed ?? [], target);
+  if (target.fromLatestSnapshot) return planLatest(target, listed ?? [], newest);
+  if (target.startEmpty) {
+    const note = `Disk ${diskResourcePath(target)} does not exist: a new, empty disk is created on purpose (disk-source-snapshot: none), and the server starts without any earlier state; snapshots are not looked for`;
+    return createEmpty(target, [], [note]);
   }
-  if (target.sourceSnapshot) {
-    const named = sources?.kind === 'named' ? sources.snapshot : undefined;
-    if (sources?.kind === 'named' && !named) {
-      return refuse(
-        `Snapshot ${target.sourceSnapshot} (disk-source-snapshot) does not exist`,
-        `Nothing was changed. List the snapshots of the disk with: gcloud compute snapshots list --filter="sourceDisk:disks/${target.name}" --project ${target.project}`,
+  if (newest) return lostDiskRefusal(target, newest);
+  if (target.createDisk === 'never') return noStateRefusal(target, listed ? noneReady(listed, target) : '');
+  return createEmpty(target, [], []);
+}
+
+/** `latest`: the newest READY snapshot of a disk of this name in the region, whichever zone it was in. */
+function planLatest(
+  target: DiskTarget,
+  listed: SnapshotFacts[],
+  newest: SnapshotFacts | undefined,
+): DiskPlan {
+  if (newest) {
+    const plan = createFrom(target, newest, 'the newest READY snapshot of it');
+    const sources = readySources(listed, target);
+    if (sources.length > 1 && plan.action === 'create') {
+      plan.warnings.push(
+        `READY snapshots of ${sources.length} disks named ${target.name} in region ${target.region} were found (${sources.join(', ')}): the newest, ${newest.name} of ${originOf(newest)}, is restored. If that disk is another deployment's, name the snapshot to restore in disk-source-snapshot`,
       );
     }
-    if (named && named.status !== 'READY') {
-      return refuse(
-        `Snapshot ${named.resourcePath} is ${named.status}, not READY: a disk cannot be made from it yet`,
-        'Nothing was changed. Re-run once the snapshot is READY, or name another snapshot',
-      );
-    }
-    return named
-      ? createFrom(target, named, 'disk-source-snapshot')
-      : { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+    return plan;
   }
-  if (target.createDisk === 'never') return noStateRefusal(target, '');
-  return { action: 'create', request: diskInsert(target), warnings: [], notes: [] };
+  if (target.createDisk === 'never') return noStateRefusal(target, noneReady(listed, target));
+  const warning = `Disk ${diskResourcePath(target)} does not exist ${noneReady(listed, target)} (disk-source-snapshot: latest): a new, empty disk is created and the server starts without its state`;
+  return createEmpty(target, [warning], []);
+}
+
+/** What the list held when no READY snapshot was in it: the candidates a refusal or warning names. */
+function noneReady(listed: SnapshotFacts[], target: DiskTarget): string {
+  const seen = describeCandidates(listed, target);
+  return `and no READY snapshot of it was found${seen ? ` (${seen})` : ''}`;
+}
+
+function planNamedSource(target: DiskTarget, sources: SnapshotObservation | undefined): DiskPlan {
+  const named = sources?.kind === 'named' ? sources.snapshot : undefined;
+  if (sources?.kind === 'named' && !named) {
+    return refuse(
+      `Snapshot ${target.sourceSnapshot} (disk-source-snapshot) does not exist`,
+      `Nothing was changed. List the snapshots of the disk with: gcloud compute snapshots list --filter="sourceDisk:disks/${target.name}" --project ${target.project}`,
+    );
+  }
+  if (named && named.status !== 'READY') {
+    return refuse(
+      `Snapshot ${named.resourcePath} is ${named.status}, not READY: a disk cannot be made from it yet`,
+      'Nothing was changed. Re-run once the snapshot is READY, or name another snapshot',
+    );
+  }
+  return named ? createFrom(target, named, 'disk-source-snapshot') : createEmpty(target, [], []);
+}
+
+function createEmpty(target: DiskTarget, warnings: string[], notes: string[]): DiskPlan {
+  return { action: 'create', request: diskInsert(target), warnings, notes };
 }
 
 /** A disk made from a snapshot is at least as large as the disk the snapshot was taken of. */
@@ -304,18 +350,32 @@ function createFrom(target: DiskTarget, snapshot: SnapshotFacts, which: string):
     sourceSnapshot: snapshot.resourcePath,
     sizeGb: Math.max(target.sizeGb, snapshot.diskSizeGb),
   });
-  const note = `Disk ${request.resourcePath} does not exist: it is restored from snapshot ${snapshot.name} (${which}), taken ${utcMinute(snapshot.createdAt)}`;
+  const note = `Disk ${request.resourcePath} does not exist: it is restored from snapshot ${snapshot.name} (${which}), taken ${utcMinute(snapshot.createdAt)} of ${originOf(snapshot)}`;
   return { action: 'create', request, source: snapshot, warnings: [], notes: [note] };
+}
+
+function whereTarget(target: DiskTarget): string {
+  return target.replicaZones.length ? `region ${target.region}` : `zone ${target.zone}`;
+}
+
+/** No disk, but READY snapshots of it: it was lost (deleted, or its zone), and an empty disk would hide that. */
+function lostDiskRefusal(target: DiskTarget, newest: SnapshotFacts): Refusal {
+  const restore = `restore it with disk-source-snapshot: latest (or disk-source-snapshot: ${newest.name})`;
+  return refuse(
+    `Disk ${target.name} does not exist in ${whereTarget(target)} of project ${target.project}, but READY snapshots of it do: the newest is ${newest.name}, taken ${utcMinute(newest.createdAt)} of ${originOf(newest)}`,
+    target.createDisk === 'never'
+      ? `Nothing was changed. To bring the state back, ${restore}`
+      : `Nothing was changed: the action never replaces a lost disk by an empty one. To bring the state back, ${restore}; to start a new, empty server on purpose, set disk-source-snapshot: none`,
+  );
 }
 
 /** `create-disk: never`: a mistyped disk-name, zone or project must not start an empty server. */
 function noStateRefusal(target: DiskTarget, more: string): Refusal {
-  const where = target.replicaZones.length ? `region ${target.region}` : `zone ${target.zone}`;
   const restore = target.fromLatestSnapshot
     ? `list its snapshots with gcloud compute snapshots list --filter="sourceDisk:disks/${target.name}" --project ${target.project}`
     : 'restore it with disk-source-snapshot: latest (or a snapshot name)';
   return refuse(
-    `Disk ${target.name} does not exist in ${where} of project ${target.project}${more ? `, ${more}` : ''}`,
+    `Disk ${target.name} does not exist in ${whereTarget(target)} of project ${target.project}${more ? `, ${more}` : ''}`,
     `Nothing was changed (create-disk: never). Check disk-name, zone and project, or ${restore}; create-disk: if-absent starts a new, empty server instead`,
   );
 }
@@ -403,7 +463,9 @@ export function describeDiskPlan(plan: DiskPlan): string {
       return `use disk ${plan.disk.resourcePath} (${plan.disk.sizeGb} GB ${plan.disk.type}, ${plan.disk.status})`;
     case 'create': {
       const d = plan.request.disk;
-      const taken = plan.source?.createdAt ? `, taken ${utcMinute(plan.source.createdAt)}` : '';
+      const taken = plan.source
+        ? `, taken ${utcMinute(plan.source.createdAt)} in ${takenIn(plan.source)}`
+        : '';
       const from = d.sourceSnapshot ? ` from snapshot ${d.sourceSnapshot}${taken}` : '';
       return `create disk ${plan.request.resourcePath} (${d.sizeGb} GB ${lastSegment(d.type)}${from})`;
     }

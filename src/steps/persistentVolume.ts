@@ -61,7 +61,13 @@ export interface ClaimFit {
 
 export type PersistentVolumePlan =
   | ({ action: 'create'; manifest: PersistentVolume; claimFit: ClaimFit } & Advice)
-  | ({ action: 'update' | 'keep'; changes: PersistentVolumeChange[]; claimFit: ClaimFit } & Advice)
+  /** `retain`, when set, is also among `changes`: the one change made before anything else. */
+  | ({
+      action: 'update' | 'keep';
+      changes: PersistentVolumeChange[];
+      claimFit: ClaimFit;
+      retain?: PersistentVolumeChange;
+    } & Advice)
   /** A volume the action will not use; `retain` is set anyway when the volume is on the state disk. */
   | (Refusal & { retain?: PersistentVolumeChange });
 
@@ -162,7 +168,8 @@ export function planPersistentVolume(
   if (binding && 'action' in binding) return refused(binding);
   const changes = [...(retain ? [retain] : []), ...(binding ? [binding] : [])];
   const claimFit = { storageClassName, size };
-  return { action: changes.length ? 'update' : 'keep', changes, claimFit, warnings, notes: [] };
+  const action = changes.length ? 'update' : 'keep';
+  return { action, changes, claimFit, ...(retain ? { retain } : {}), warnings, notes: [] };
 }
 
 /** A reclaim policy other than Retain would delete the disk with its claim: set it back, and say so. */
@@ -213,6 +220,30 @@ function claimRefChange(
   if (ours) return undefined;
   const other = `${claimRef.namespace}/${claimRef.name}${phase === 'Bound' ? '' : ` (phase ${phase || 'unknown'})`}`;
   return boundElsewhere(target, other);
+}
+
+/** The return to Retain the plan carries, whether the volume is refused or updated; undefined when none is due. */
+export function plannedRetain(plan: PersistentVolumePlan): PersistentVolumeChange | undefined {
+  return plan.action === 'create' ? undefined : plan.retain;
+}
+
+/**
+ * Sets the volume back to Retain, alone: the first write of a run, so that no later refusal or failure leaves a
+ * volume whose claim's deletion deletes the disk. A patch of the existing volume, never a create.
+ */
+export async function applyRetainFirst(
+  kube: KubernetesClient,
+  name: string,
+  plan: PersistentVolumePlan,
+): Promise<PersistentVolume | undefined> {
+  const change = plannedRetain(plan);
+  if (!change) return undefined;
+  if (isRefusal(plan))
+    core.warning(
+      `PersistentVolume ${name} is refused, but it is on the state disk: setting its reclaim policy to Retain first`,
+    );
+  else core.info(`Updating PersistentVolume ${name} before anything else: ${change.reason}`);
+  return kube.patch<PersistentVolume>('v1', 'PersistentVolume', name, change.patch, change.type);
 }
 
 /** The volume is refused, but it is on the state disk: set Retain before the refusal is reported. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { protos } from '@google-cloud/compute';
 import {
   computeGet,
@@ -15,21 +15,25 @@ import type { Advice } from '../lib/plan.js';
 import { diskResourcePath, labelValue, MANAGED_BY_LABEL, type ObservedDisk } from './disk.js';
 import { parseResourcePath, scopeOf } from './snapshot.js';
 
-// The snapshot schedule on the state disk: a regional resource policy `<disk>-snapshots` the action makes and
-// attaches. GCE allows one snapshot schedule per disk, so another one found there is kept; the action never
-// deletes a snapshot and never detaches a policy. A changed schedule is patched in place
-// (resourcePolicies.patch, as `gcloud compute resource-policies update snapshot-schedule` does).
+// The snapshot schedule on the state disk: a regional resource policy of the disk's own (named after the disk and,
+// for a zonal disk, its zone: two disks of one name in two zones of a region must not share one) that the action
+// makes and attaches. GCE allows one snapshot schedule per disk, so another one found there is kept; the action
+// never deletes a snapshot and never detaches a policy. A changed schedule is patched in place
+// (resourcePolicies.patch, as `gcloud compute resource-policies update snapshot-schedule` does), but only on the
+// policy whose description names this disk: one made for another disk is never patched.
 
 type ResourcePolicy = protos.google.cloud.compute.v1.IResourcePolicy;
 
 const MARK = '(skyha-action)';
 const SUFFIX = '-snapshots';
+const GCE_NAME_MAX = 63;
+const POLICY_PATH = /^projects\/([^/]+)\/regions\/([^/]+)\/resourcePolicies\/([^/]+)$/;
 
 /** The snapshot schedule the inputs ask for, on this disk. */
 export interface ScheduleTarget {
   project: string;
   region: string;
-  /** `<disk>-snapshots` (the disk name shortened to fit 63 characters). */
+  /** `<disk>-<zone>-snapshots`, or `<disk>-snapshots` for a regional disk (see schedulePolicyName). */
   name: string;
   /** The state disk, projects/P/zones/Z/disks/D or projects/P/regions/R/disks/D. */
   diskPath: string;
@@ -44,16 +48,35 @@ export interface ScheduleTarget {
 export function scheduleTarget(config: Config): ScheduleTarget {
   const disk = config.disk.name;
   const diskPath = diskResourcePath({ ...config, name: disk });
+  const zone = config.replicaZones.length ? undefined : config.zone;
   return {
     project: config.project,
     region: config.region,
-    name: `${disk.slice(0, 63 - SUFFIX.length).replace(/-+$/, '')}${SUFFIX}`,
+    name: schedulePolicyName(disk, zone, diskPath),
     diskPath,
     schedule: config.backup.schedule,
     retentionDays: config.backup.retentionDays,
     snapshotLabels: { [MANAGED_BY_LABEL.key]: MANAGED_BY_LABEL.value, 'skyha-disk': labelValue(disk) },
     description: `Snapshot schedule of the SkyPilot API server state disk ${diskPath} ${MARK}`,
   };
+}
+
+/**
+ * The disk's own policy name: a zonal disk's zone is in it (a regional disk's name is unique in its region), within
+ * GCE's 63 characters; a name too long keeps its start and gets a short hash of the disk's path, so two long names
+ * that start alike still get policies of their own.
+ */
+export function schedulePolicyName(disk: string, zone: string | undefined, diskPath: string): string {
+  const base = zone ? `${disk}-${zone}` : disk;
+  if (base.length + SUFFIX.length <= GCE_NAME_MAX) return `${base}${SUFFIX}`;
+  const hash = createHash('sha256').update(diskPath).digest('hex').slice(0, 8);
+  const kept = base.slice(0, GCE_NAME_MAX - SUFFIX.length - hash.length - 1).replace(/-+$/, '');
+  return `${kept}-${hash}${SUFFIX}`;
+}
+
+/** The state disk a policy's description names (the action writes it there); undefined when it names none. */
+export function describedDisk(policy: ObservedPolicy): string | undefined {
+  return /\bprojects\/[^/\s]+\/(?:zones|regions)\/[^/\s]+\/disks\/[a-z0-9-]+/.exec(policy.description)?.[0];
 }
 
 export function policyPath(target: Pick<ScheduleTarget, 'project' | 'region' | 'name'>): string {
@@ -119,7 +142,7 @@ async function readPolicy(
   resourcePath: string,
   deadline: Deadline,
 ): Promise<ObservedPolicy | undefined> {
-  const m = /^projects\/([^/]+)\/regions\/([^/]+)\/resourcePolicies\/([^/]+)$/.exec(resourcePath);
+  const m = POLICY_PATH.exec(resourcePath);
   if (!m) return undefined;
   const found = await computeGet(`reading resource policy ${resourcePath}`, deadline, (o) =>
     clients.resourcePolicies.get({ project: m[1]!, region: m[2]!, resourcePolicy: m[3]! }, o),
@@ -173,9 +196,9 @@ export function gceSchedule(schedule: SnapshotSchedule) {
 }
 
 /** The resourcePolicies.insert (and patch) body: schedule, retention that outlives the disk, labelled snapshots. */
-export function policyBody(target: ScheduleTarget, schedule: SnapshotSchedule) {
+export function policyBody(target: ScheduleTarget, schedule: SnapshotSchedule, name = target.name) {
   return {
-    name: target.name,
+    name,
     description: target.description,
     snapshotSchedulePolicy: {
       schedule: gceSchedule(schedule),
@@ -192,8 +215,11 @@ export type SnapshotSchedulePlan =
   /** `snapshot-schedule: none`: nothing is read or changed. */
   | ({ action: 'none' } & Advice)
   | ({ action: 'keep'; policyPath: string } & Advice)
-  /** Another snapshot schedule is on the disk (or holds our name): it is kept and nothing is attached. */
-  | ({ action: 'foreign'; policyPath: string } & Advice)
+  /**
+   * Another snapshot schedule is on the disk (or holds our name): it is kept, unchanged, and nothing is attached.
+   * `of`: the disk whose schedule the action made it for, when that is another disk.
+   */
+  | ({ action: 'foreign'; policyPath: string; attached: boolean; of?: string } & Advice)
   | ({
       action: 'create' | 'update' | 'attach';
       policyPath: string;
@@ -226,20 +252,72 @@ export function planSnapshotSchedule(
     return { action: 'none', warnings: [], notes };
   }
   const asked = `snapshot-schedule (${describeSchedule(target.schedule)}) is not applied`;
-  const foreign = observed.others.find((p) => p.snapshotSchedule);
-  if (foreign) return foreignSchedule(target, foreign.resourcePath, asked);
+  const other = observed.others.find((p) => p.snapshotSchedule);
+  // GCE allows one snapshot schedule per disk: the one attached is the disk's, whatever its name.
+  if (other) return planAttachedSchedule(target, other, asked);
   const own = observed.policy;
   if (own && !isOurs(own)) {
     if (attached) return foreignSchedule(target, path, asked);
     const warning = `A resource policy ${path} exists that skyha-action did not make: it is left alone and ${asked}. Rename or delete it, or use another disk-name`;
-    return { action: 'foreign', policyPath: path, warnings: [warning], notes: [] };
+    return { action: 'foreign', policyPath: path, attached: false, warnings: [warning], notes: [] };
   }
-  const body = policyBody(target, target.schedule);
-  if (!own) return { action: 'create', policyPath: path, attach: true, body, warnings: [], notes: [] };
-  if (!matches(own, target))
-    return { action: 'update', policyPath: path, attach: !attached, body, warnings: [], notes: [] };
-  if (!attached) return { action: 'attach', policyPath: path, attach: true, body, warnings: [], notes: [] };
-  return { action: 'keep', policyPath: path, warnings: [], notes: [] };
+  if (own && describedDisk(own) !== target.diskPath) return anotherDisks(target, own, attached, asked);
+  return manage(target, own, attached);
+}
+
+/** A snapshot schedule already on the disk under another name: ours for this disk is managed, any other kept. */
+function planAttachedSchedule(
+  target: ScheduleTarget,
+  policy: ObservedPolicy,
+  asked: string,
+): SnapshotSchedulePlan {
+  if (!isOurs(policy)) return foreignSchedule(target, policy.resourcePath, asked);
+  // A schedule an earlier version named `<disk>-snapshots` per region: kept in use while it names this disk, so
+  // the disk is never left with two schedules, or none, on the way to a name of its own.
+  if (describedDisk(policy) === target.diskPath) return manage(target, policy, true);
+  return anotherDisks(target, policy, true, asked);
+}
+
+/** Create, patch, attach or keep the policy that is this disk's (`policy` undefined: none yet). */
+function manage(
+  target: ScheduleTarget,
+  policy: ObservedPolicy | undefined,
+  attached: boolean,
+): SnapshotSchedulePlan {
+  const advice = { warnings: [], notes: [] };
+  const path = policy?.resourcePath ?? policyPath(target);
+  const body = policyBody(target, target.schedule!, policy?.name ?? target.name);
+  if (!policy) return { action: 'create', policyPath: path, attach: true, body, ...advice };
+  if (!matches(policy, target))
+    return { action: 'update', policyPath: path, attach: !attached, body, ...advice };
+  if (!attached) return { action: 'attach', policyPath: path, attach: true, body, ...advice };
+  return { action: 'keep', policyPath: path, ...advice };
+}
+
+/** The action's schedule of another disk (a name two disks shared before, or a collision): never patched. */
+function anotherDisks(
+  target: ScheduleTarget,
+  policy: ObservedPolicy,
+  attached: boolean,
+  asked: string,
+): SnapshotSchedulePlan {
+  const of = describedDisk(policy) ?? 'no disk it names';
+  const path = policy.resourcePath;
+  const [, scope, place, disk] = /\/(zones|regions)\/([^/]+)\/disks\/([^/]+)$/.exec(target.diskPath) ?? [];
+  const where = scope === 'zones' ? `--zone ${place}` : `--region ${place}`;
+  const warning = attached
+    ? `Disk ${target.diskPath} has the snapshot schedule ${path}, which skyha-action made for ${of}: it is kept and not patched (that would change the other disk's schedule), and ${asked}. ` +
+      `To give this disk a schedule of its own (${target.name}, attached by the next run): gcloud compute disks remove-resource-policies ${disk} ${where} --resource-policies ${policy.name} --project ${target.project}`
+    : `The resource policy ${path} is the snapshot schedule skyha-action made for ${of}: it is left alone (neither patched nor attached), and ${asked}. Use another disk-name`;
+  const named = describedDisk(policy);
+  return {
+    action: 'foreign',
+    policyPath: path,
+    attached,
+    ...(named ? { of: named } : {}),
+    warnings: [warning],
+    notes: [],
+  };
 }
 
 function foreignSchedule(target: ScheduleTarget, foreign: string, asked: string): SnapshotSchedulePlan {
@@ -248,7 +326,7 @@ function foreignSchedule(target: ScheduleTarget, foreign: string, asked: string)
   const warning =
     `Disk ${target.diskPath} already has the snapshot schedule ${foreign}, which skyha-action did not make: it is kept, and ${asked} ` +
     `(GCE allows one snapshot schedule per disk). To let the action manage it: gcloud compute disks remove-resource-policies ${disk} ${where} --resource-policies ${foreign.split('/').pop()} --project ${target.project}`;
-  return { action: 'foreign', policyPath: foreign, warnings: [warning], notes: [] };
+  return { action: 'foreign', policyPath: foreign, attached: true, warnings: [warning], notes: [] };
 }
 
 function matches(own: ObservedPolicy, target: ScheduleTarget): boolean {
@@ -273,8 +351,11 @@ export function describeSnapshotSchedulePlan(plan: SnapshotSchedulePlan, target:
       return 'none (snapshot-schedule is none)';
     case 'keep':
       return `keep (${what})`;
-    case 'foreign':
-      return `keep ${plan.policyPath.split('/').pop()} (not made by skyha-action); attach nothing`;
+    case 'foreign': {
+      const name = plan.policyPath.split('/').pop();
+      if (plan.of) return `leave ${name} as it is (skyha-action's schedule of ${plan.of}); attach nothing`;
+      return `${plan.attached ? 'keep' : 'leave'} ${name} (not made by skyha-action); attach nothing`;
+    }
     case 'create':
       return `create (${what}) and attach it to the disk`;
     case 'update':
@@ -284,9 +365,18 @@ export function describeSnapshotSchedulePlan(plan: SnapshotSchedulePlan, target:
   }
 }
 
+/** The policy the plan manages for the disk (its own, or the earlier `<disk>-snapshots` still in use). */
+export function managedPolicyName(plan: SnapshotSchedulePlan): string | undefined {
+  return plan.action === 'none' || plan.action === 'foreign' ? undefined : plan.policyPath.split('/').pop();
+}
+
 /** What the summary says about backups after this run. */
 export function backupsLine(plan: SnapshotSchedulePlan, target: ScheduleTarget): string | undefined {
   if (plan.action === 'none') return undefined;
+  if (plan.action === 'foreign' && !plan.attached)
+    return `none: \`${plan.policyPath}\` is not this disk's, and nothing was attached (see the warnings)`;
+  if (plan.action === 'foreign' && plan.of)
+    return `the disk keeps the snapshot schedule \`${plan.policyPath}\` of ${plan.of} (not changed by this run)`;
   if (plan.action === 'foreign')
     return `the disk keeps the snapshot schedule \`${plan.policyPath}\` (not managed by this action)`;
   return `${describeSchedule(target.schedule!)}, snapshots kept ${target.retentionDays} days (\`${plan.policyPath}\`)`;
@@ -309,7 +399,8 @@ export async function applySnapshotSchedulePlan(
   let attach = plan.attach;
   if (plan.action === 'create')
     attach = (await createPolicy(clients, target, plan.body, deadline, options)) || attach;
-  if (plan.action === 'update') await writePolicy(clients, target, plan.body, 'patch', deadline, options);
+  if (plan.action === 'update')
+    await writePolicy(clients, plan.policyPath, plan.body, 'patch', deadline, options);
   if (attach) await attachPolicy(clients, plan.policyPath, diskPath, deadline, options);
 }
 
@@ -321,34 +412,35 @@ async function createPolicy(
   deadline: Deadline,
   options: ScheduleApplyOptions,
 ): Promise<boolean> {
+  const path = policyPath(target);
   try {
-    await writePolicy(clients, target, body, 'insert', deadline, options);
+    await writePolicy(clients, path, body, 'insert', deadline, options);
     return true;
   } catch (error) {
     if (httpStatus(error) !== 409) throw error;
   }
-  const found = await readPolicy(clients, policyPath(target), deadline);
-  if (!found || !isOurs(found)) {
-    throw new ActionError(`Resource policy ${policyPath(target)} was created meanwhile by someone else`, {
+  const found = await readPolicy(clients, path, deadline);
+  if (!found || !isOurs(found) || describedDisk(found) !== target.diskPath) {
+    throw new ActionError(`Resource policy ${path} was created meanwhile by someone else`, {
       hint: 'Re-run the job: the plan then shows what to do about it',
     });
   }
-  if (!matches(found, target)) await writePolicy(clients, target, body, 'patch', deadline, options);
+  if (!matches(found, target)) await writePolicy(clients, path, body, 'patch', deadline, options);
   return true;
 }
 
 async function writePolicy(
   clients: ComputeClients,
-  target: ScheduleTarget,
+  path: string,
   body: PolicyBody,
   verb: 'insert' | 'patch',
   deadline: Deadline,
   options: ScheduleApplyOptions,
 ): Promise<void> {
-  const { project, region, name } = target;
+  const [, project = '', region = '', name = ''] = POLICY_PATH.exec(path) ?? [];
   // One requestId for every attempt: a retried write is answered with the first operation, never done twice.
   const requestId = randomUUID();
-  const what = `${verb === 'insert' ? 'creating' : 'updating'} snapshot schedule ${policyPath(target)}`;
+  const what = `${verb === 'insert' ? 'creating' : 'updating'} snapshot schedule ${path}`;
   const operation = await startOperation(what, deadline, (o) =>
     verb === 'insert'
       ? clients.resourcePolicies.insert({ project, region, requestId, resourcePolicyResource: body }, o)
