@@ -1,19 +1,21 @@
 import type { ServerState } from '../serverState.js';
+import { Addresses } from './addresses.js';
 import { Contents } from './content.js';
 import { diskPolicyRoutes } from './diskPolicies.js';
 import { Disks } from './disks.js';
 import { Faults, HeldRequests, type Fault } from './faults.js';
 import { Operations } from './operations.js';
 import { ResourcePolicies } from './resourcePolicies.js';
-import type { DiskJson, OperationJson, ResourcePolicyJson, SnapshotJson } from './resources.js';
+import type { AddressJson, DiskJson, OperationJson, ResourcePolicyJson, SnapshotJson } from './resources.js';
 import { startRouter, type Router } from './router.js';
 import type { LoggedRequest } from './routes.js';
-import type { DiskSeed, ResourcePolicySeed, SnapshotSeed } from './seeds.js';
+import type { AddressSeed, DiskSeed, ResourcePolicySeed, SnapshotSeed } from './seeds.js';
 import { Snapshots } from './snapshots.js';
 import { TokenExchange, writeExternalAccountCredentials } from './token.js';
 
 export type { Fault, RequestMatch } from './faults.js';
 export type {
+  AddressJson,
   DiskJson,
   OperationJson,
   ResourcePolicyJson,
@@ -21,7 +23,7 @@ export type {
   SnapshotSchedulePolicyJson,
 } from './resources.js';
 export type { LoggedRequest } from './routes.js';
-export type { DiskSeed, ResourcePolicySeed, SnapshotSeed } from './seeds.js';
+export type { AddressSeed, DiskSeed, ResourcePolicySeed, SnapshotSeed } from './seeds.js';
 export type { ServerState } from '../serverState.js';
 
 export interface ComputeStandInOptions {
@@ -56,6 +58,19 @@ export interface ComputeStandIn {
   putResourcePolicy(seed: ResourcePolicySeed): ResourcePolicyJson;
   /** The disaster: the disk is gone at once, without an operation; its snapshots remain. */
   removeDisk(resourcePath: string): boolean;
+  /** Regional addresses, as a GET reads them. */
+  addresses(): AddressJson[];
+  /** One address by resource path (projects/P/regions/R/addresses/N) or URL. */
+  address(resourcePathOrUrl: string): AddressJson | undefined;
+  /** A reserved address (IN_USE if the seed names users); its IP is a fresh 127.X.Y.Z unless given. */
+  putAddress(seed: AddressSeed): AddressJson;
+  /**
+   * The forwarding rule `forwardingRuleName` (in the address's region) now uses the reserved address `ip`: IN_USE,
+   * users = [the rule's URL]. False when `ip` is not a reserved address of this stand-in or another rule uses it.
+   */
+  useAddress(ip: string, forwardingRuleName: string): boolean;
+  /** The forwarding rule is gone: the address it used is RESERVED again. False if it used none. */
+  freeAddress(forwardingRuleName: string): boolean;
   /** Writes the server's state on a disk (a copy; undefined: an empty disk). Throws for an unknown disk. */
   setDiskState(diskPath: string, state: ServerState | undefined): void;
   /** A copy of what a disk holds, by path (zonal or regional), URL or PersistentVolume volumeHandle. */
@@ -85,11 +100,12 @@ interface Parts {
   disks: Disks;
   snapshots: Snapshots;
   policies: ResourcePolicies;
+  addresses: Addresses;
   requests: LoggedRequest[];
 }
 
 /**
- * The Compute REST API (disks, snapshots, snapshot schedules, operations) and the STS token exchange,
+ * The Compute REST API (disks, snapshots, snapshot schedules, addresses, operations) and the STS token exchange,
  * in memory over HTTP.
  */
 export async function startComputeStandIn(options: ComputeStandInOptions = {}): Promise<ComputeStandIn> {
@@ -104,6 +120,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     policy: (key) => policies.byKey.get(key),
   });
   const disks: Disks = new Disks(operations, contents, readyPolls, snapshots, policies.byKey);
+  const addresses = new Addresses(operations);
   const parts: Parts = {
     faults,
     held: new HeldRequests(),
@@ -113,6 +130,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
     disks,
     snapshots,
     policies,
+    addresses,
     requests: [],
   };
   const router = await startRouter(host, {
@@ -122,6 +140,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
       ...diskPolicyRoutes(operations, disks.byKey, policies.byKey),
       ...snapshots.routes(),
       ...policies.routes(),
+      ...addresses.routes(),
       ...operations.routes(),
     ],
   });
@@ -129,7 +148,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
 }
 
 function standInApi(parts: Parts, host: string, router: Router): ComputeStandIn {
-  const { disks, snapshots, policies, contents } = parts;
+  const { disks, snapshots, policies, addresses, contents } = parts;
   const url = `http://${host}:${router.port}`;
   const tokenUrl = `${url}/v1/token`;
   return {
@@ -149,6 +168,11 @@ function standInApi(parts: Parts, host: string, router: Router): ComputeStandIn 
     putSnapshot: (seed) => snapshots.put(seed),
     putResourcePolicy: (seed) => policies.put(seed),
     removeDisk: (resourcePath) => disks.remove(resourcePath),
+    addresses: () => addresses.all(),
+    address: (resourcePathOrUrl) => addresses.get(resourcePathOrUrl),
+    putAddress: (seed) => addresses.put(seed),
+    useAddress: (ip, forwardingRuleName) => addresses.use(ip, forwardingRuleName),
+    freeAddress: (forwardingRuleName) => addresses.free(forwardingRuleName),
     setDiskState: (diskPath, state) => {
       const disk = disks.get(diskPath);
       if (!disk) throw new Error(`setDiskState: no disk ${diskPath}`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, invalid } from './errors.js';
 
-// Labels and their fingerprint, as every labelled Compute resource (disks, snapshots) has them.
+// Labels and their fingerprint, as every labelled Compute resource (disks, snapshots, addresses) has them.
 
 /** GCE's labelFingerprint of a resource without labels; it is the same on every resource. */
 const NO_LABELS = '42WmSpB8rSM=';

@@ -3,7 +3,7 @@ import { invalid } from './errors.js';
 import { link } from './resources.js';
 
 /**
- * Compute list calls (compute/v1 snapshots.list, resourcePolicies.list): `filter`, `maxResults`, `pageToken`,
+ * Compute list calls (compute/v1 snapshots.list, resourcePolicies.list, addresses.list): `filter`, `maxResults`, `pageToken`,
  * `orderBy`, as documented on the methods' reference pages.
  */
 export interface ListQuery {

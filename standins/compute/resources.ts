@@ -91,6 +91,27 @@ export interface OperationJson {
   httpErrorMessage?: string;
 }
 
+/** A regional address (compute/v1 Address) as the REST API serializes it; the stand-in's are loopback IPs. */
+export interface AddressJson {
+  kind: 'compute#address';
+  id: string;
+  creationTimestamp: string;
+  name: string;
+  description?: string;
+  /** The IP: 127.X.Y.Z here, so a test's load balancer can listen on it. */
+  address: string;
+  /** RESERVING while its insert runs, RESERVED, or IN_USE by the forwarding rules in `users`. */
+  status: 'RESERVING' | 'RESERVED' | 'IN_USE';
+  region: string;
+  selfLink: string;
+  /** Forwarding rule URLs; absent when none, as GCE omits empty lists. */
+  users?: string[];
+  networkTier: 'PREMIUM' | 'STANDARD';
+  addressType: 'EXTERNAL';
+  labels?: Record<string, string>;
+  labelFingerprint: string;
+}
+
 /** One operation the stand-in runs: it turns DONE after `pollsToDone` polls (GET or wait). */
 export interface OperationState {
   json: OperationJson;

@@ -133,7 +133,7 @@ function injectedRefusal(faults: Faults, method: string, urlPath: string, body: 
     .replace(/^\/compute\/v1\//, '')
     .replace(/\/(createSnapshot|wait|setLabels|addResourcePolicies|removeResourcePolicies)$/, '');
   const named =
-    /\/(disks|resourcePolicies)$/.test(target) && typeof body.name === 'string'
+    /\/(disks|addresses|resourcePolicies)$/.test(target) && typeof body.name === 'string'
       ? `${target}/${body.name}`
       : target;
   return new ApiError(403, 'forbidden', `Required '${fault.permission}' permission for '${named}'`);

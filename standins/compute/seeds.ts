@@ -53,3 +53,17 @@ export interface ResourcePolicySeed {
   snapshotSchedulePolicy?: Record<string, unknown>;
   description?: string;
 }
+
+export interface AddressSeed {
+  project?: string;
+  /** Default us-east5. */
+  region?: string;
+  name: string;
+  /** The IP: a 127.X.Y.Z (X not 0) no other address of this stand-in has; default a fresh random one. */
+  address?: string;
+  networkTier?: 'PREMIUM' | 'STANDARD';
+  labels?: Record<string, string>;
+  description?: string;
+  /** Forwarding rule names (in the address's region) or URLs using it: IN_USE; default none, RESERVED. */
+  users?: string[];
+}
