@@ -114,6 +114,7 @@ export async function startComputeStandIn(options: ComputeStandInOptions = {}): 
   const faults = new Faults();
   const operations = new Operations(faults, options.operationPolls ?? 3);
   const contents = new Contents();
+  // Disks are built last, from snapshots and policies; those look disks up only when a request or seed asks.
   const policies = new ResourcePolicies(operations, (url) => disks.userOf(url));
   const snapshots = new Snapshots(operations, contents, readyPolls, {
     disk: (key) => disks.byKey.get(key),
