@@ -3,9 +3,15 @@ export interface GoogleErrorBody {
   error: {
     code: number;
     message: string;
-    errors: { message: string; domain: string; reason: string }[];
+    errors: ({ message: string; domain: string; reason: string } & ErrorLocation)[];
     status?: string;
   };
+}
+
+/** Where the failed condition was, for the errors that name one (412 names the If-Match header). */
+export interface ErrorLocation {
+  location?: string;
+  locationType?: string;
 }
 
 const STATUS_NAMES: Record<number, string> = {
@@ -25,6 +31,7 @@ const DEFAULTS: Record<number, [reason: string, message: string]> = {
   403: ['forbidden', 'Forbidden'],
   404: ['notFound', 'Not found'],
   409: ['alreadyExists', 'Already exists'],
+  412: ['conditionNotMet', 'Precondition not met'],
   429: ['rateLimitExceeded', "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'"],
   500: ['backendError', 'Internal error. Please try again or contact Google Support.'],
   502: ['backendError', 'Bad gateway'],
@@ -39,6 +46,7 @@ export class ApiError extends Error {
     readonly code: number,
     reason?: string,
     message?: string,
+    private readonly where: ErrorLocation = {},
   ) {
     const [defaultReason, defaultMessage] = DEFAULTS[code] ?? ['error', `HTTP ${code}`];
     super(message ?? defaultMessage);
@@ -56,6 +64,7 @@ export class ApiError extends Error {
             message: this.message,
             domain: this.code === 429 ? 'usageLimits' : 'global',
             reason: this.reason,
+            ...this.where,
           },
         ],
         ...(status ? { status } : {}),
@@ -69,3 +78,10 @@ export const notFound = (resource: string): ApiError =>
 export const alreadyExists = (resource: string): ApiError =>
   new ApiError(409, 'alreadyExists', `The resource '${resource}' already exists`);
 export const invalid = (message: string): ApiError => new ApiError(400, 'invalid', message);
+/** GCE refuses to delete what another resource uses (an attached disk, a policy on a disk, an address in use). */
+export const inUse = (type: string, resource: string, user: string): ApiError =>
+  new ApiError(
+    400,
+    'resourceInUseByAnotherResource',
+    `The ${type} resource '${resource}' is already being used by '${user}'`,
+  );

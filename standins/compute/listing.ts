@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { invalid } from './errors.js';
+import { link } from './resources.js';
 
 /**
- * Compute list calls (compute/v1 snapshots.list, resourcePolicies.list): `filter`, `maxResults`, `pageToken`,
+ * Compute list calls (compute/v1 snapshots.list, resourcePolicies.list, addresses.list): `filter`, `maxResults`, `pageToken`,
  * `orderBy`, as documented on the methods' reference pages.
  */
 export interface ListQuery {
@@ -19,6 +20,17 @@ type Predicate = (resource: Resource) => boolean;
 export interface Page<T> {
   items?: T[];
   nextPageToken?: string;
+}
+
+/** A list answer (compute#snapshotList, ...): one page of `all`, with the collection's id and selfLink. */
+export function listAnswer<T extends object>(
+  kind: string,
+  collection: string,
+  all: T[],
+  query: ListQuery,
+  fields: readonly string[],
+) {
+  return { kind, id: collection, ...listPage(all, query, fields), selfLink: link(collection) };
 }
 
 /** Filters, sorts and pages `all`; `fields` are the top-level fields a filter may name (the resource's proto). */

@@ -1,9 +1,8 @@
 import { invalid, notFound } from './errors.js';
+import type { Operations } from './operations.js';
 import { snapshotSchedulePolicy } from './policies.js';
-import type { OperationState } from './resources.js';
-import type { ComputeState } from './scheduleRoutes.js';
-
-type Json = Record<string, unknown>;
+import type { OperationState, ResourcePolicyJson } from './resources.js';
+import type { ApiCall, Json } from './routes.js';
 
 /**
  * resourcePolicies.patch (compute/v1): "Modify the specified resource policy", a region operation. As gcloud's
@@ -14,15 +13,13 @@ type Json = Record<string, unknown>;
  * accepted, as the other writes here are: a dropped answer still leaves the change made.
  */
 export function patchPolicy(
-  state: ComputeState,
-  m: RegExpExecArray,
-  body: Json,
-  query: Record<string, string>,
-  method: string,
-  urlPath: string,
+  ops: Operations,
+  policies: Map<string, ResourcePolicyJson>,
+  call: ApiCall,
 ): OperationState {
+  const { match: m, body, query } = call;
   const key = `projects/${m[1]}/regions/${m[2]}/resourcePolicies/${m[3]}`;
-  const policy = state.policies.get(key);
+  const policy = policies.get(key);
   if (!policy) throw notFound(key);
   if (query.updateMask !== undefined)
     throw invalid("Invalid value for field 'updateMask': the stand-in does not implement update masks.");
@@ -42,7 +39,7 @@ export function patchPolicy(
   for (const part of ['schedule', 'retentionPolicy', 'snapshotProperties'])
     if (given[part] !== undefined) merged[part] = given[part];
   const next = snapshotSchedulePolicy({ snapshotSchedulePolicy: merged });
-  const op = state.startOperation(`regions/${m[2]}`, 'patch', key, method, urlPath, () => undefined);
+  const op = ops.start(call, `regions/${m[2]}`, 'patch', key);
   op.json.targetId = policy.id;
   if (!op.failure) {
     policy.snapshotSchedulePolicy = next;

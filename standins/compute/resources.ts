@@ -1,4 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { labelFingerprint } from './labels.js';
+
+export { invalidLabel } from './labels.js';
 
 /** A Compute Disk as the REST API serializes it (int64 fields are strings). */
 export interface DiskJson {
@@ -88,6 +91,27 @@ export interface OperationJson {
   httpErrorMessage?: string;
 }
 
+/** A regional address (compute/v1 Address) as the REST API serializes it; the stand-in's are loopback IPs. */
+export interface AddressJson {
+  kind: 'compute#address';
+  id: string;
+  creationTimestamp: string;
+  name: string;
+  description?: string;
+  /** The IP: 127.X.Y.Z here, so a test's load balancer can listen on it. */
+  address: string;
+  /** RESERVING while its insert runs, RESERVED, or IN_USE by the forwarding rules in `users`. */
+  status: 'RESERVING' | 'RESERVED' | 'IN_USE';
+  region: string;
+  selfLink: string;
+  /** Forwarding rule URLs; absent when none, as GCE omits empty lists. */
+  users?: string[];
+  networkTier: 'PREMIUM' | 'STANDARD';
+  addressType: 'EXTERNAL';
+  labels?: Record<string, string>;
+  labelFingerprint: string;
+}
+
 /** One operation the stand-in runs: it turns DONE after `pollsToDone` polls (GET or wait). */
 export interface OperationState {
   json: OperationJson;
@@ -106,6 +130,20 @@ export interface Pending {
 
 /** GCE writes selfLinks on www.googleapis.com whichever endpoint was called; so does the stand-in. */
 export const SELF_LINK_BASE = 'https://www.googleapis.com/compute/v1/';
+
+/** The project seeds and unparsable paths fall back to. */
+export const DEFAULT_PROJECT = 'standin-project';
+
+/** The full URL GCE writes for a resource path (projects/P/...). */
+export const link = (resourcePath: string): string => `${SELF_LINK_BASE}${resourcePath}`;
+
+/** A resource's path (projects/P/...) from its URL on any host, or the path itself. */
+export const relative = (urlOrPath: string): string =>
+  urlOrPath.replace(/^https?:\/\/[^/]+\/compute\/v1\//, '');
+
+/** The project a request path names. */
+export const projectOf = (urlPath: string): string =>
+  /\/projects\/([^/]+)\//.exec(urlPath)?.[1] ?? DEFAULT_PROJECT;
 
 /** 19 digits below 2^63, like GCE's ids: the client decodes `id` as uint64, so a larger one would wrap. */
 export const newId = (): string =>
@@ -136,26 +174,10 @@ export function gceTimestamp(date: Date): string {
 
 export const timestamp = (): string => gceTimestamp(new Date());
 
-export const fingerprint = (): string => randomBytes(8).toString('base64');
+/** The fingerprint of these labels (of none: GCE's fingerprint of a resource without labels). */
+export const fingerprint = (labels?: Record<string, string>): string => labelFingerprint(labels);
 
 export const operationName = (): string =>
   `operation-${Date.now()}-${randomBytes(6).toString('hex')}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
-
-const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
-const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
-
-/** The real API refuses labels that break these rules with 400 invalid. */
-export function invalidLabel(
-  labels: Record<string, string> | undefined,
-  field = 'resource.labels',
-): string | undefined {
-  for (const [key, value] of Object.entries(labels ?? {})) {
-    if (!LABEL_KEY.test(key)) return `Invalid value for field '${field}': label key '${key}'`;
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value)) {
-      return `Invalid value for field '${field}': label value '${String(value)}' of key '${key}'`;
-    }
-  }
-  return undefined;
-}
 
 export const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -1,13 +1,26 @@
-import { policyKey } from './policies.js';
-import {
-  fingerprint,
-  gceTimestamp,
-  newId,
-  timestamp,
-  type ResourcePolicyJson,
-  type SnapshotJson,
-} from './resources.js';
-import { newResourcePolicy, type ComputeState } from './scheduleRoutes.js';
+import type { ServerState } from '../serverState.js';
+
+// What a test can put into the stand-in directly, without an API call: the world as it was before the run.
+
+export interface DiskSeed {
+  project?: string;
+  zone?: string;
+  region?: string;
+  replicaZones?: string[];
+  name: string;
+  sizeGb: number;
+  /** A disk type name such as pd-ssd; default pd-balanced. */
+  type?: string;
+  /** Instance names (in the disk's zone) or full instance URLs. */
+  users?: string[];
+  labels?: Record<string, string>;
+  status?: string;
+  description?: string;
+  /** Resource policy names in the disk's region, or their URLs; they must have been put first. */
+  resourcePolicies?: string[];
+  /** What is written on it: the SkyPilot server's state (copied; default none, an empty disk). */
+  state?: ServerState;
+}
 
 export interface SnapshotSeed {
   project?: string;
@@ -27,6 +40,8 @@ export interface SnapshotSeed {
   description?: string;
   /** Marks it as taken by this snapshot schedule (URL or projects/P/regions/R/resourcePolicies/N): autoCreated. */
   sourceSnapshotSchedulePolicy?: string;
+  /** The server's state it holds (copied; default none). */
+  state?: ServerState;
 }
 
 export interface ResourcePolicySeed {
@@ -39,70 +54,16 @@ export interface ResourcePolicySeed {
   description?: string;
 }
 
-const relative = (urlOrPath: string): string => urlOrPath.replace(/^https?:\/\/[^/]+\/compute\/v1\//, '');
-
-/** A snapshot as GCE lists it; `goneDiskIds` keeps one id per absent source disk across seeds. */
-export function seedSnapshot(
-  state: ComputeState,
-  seed: SnapshotSeed,
-  projectId: string,
-  goneDiskIds: Map<string, string>,
-): SnapshotJson {
-  const key = `projects/${projectId}/global/snapshots/${seed.name}`;
-  const diskPath = relative(seed.sourceDisk ?? `projects/${projectId}/zones/us-east5-b/disks/deleted-disk`);
-  const disk = state.disks.get(diskPath);
-  const sourceDiskId =
-    seed.sourceDiskId ??
-    disk?.id ??
-    goneDiskIds.get(diskPath) ??
-    (goneDiskIds.set(diskPath, newId()), goneDiskIds.get(diskPath)!);
-  const policyPath = seed.sourceSnapshotSchedulePolicy
-    ? policyKey(seed.sourceSnapshotSchedulePolicy, projectId, 'sourceSnapshotSchedulePolicy')
-    : undefined;
-  const created = seed.creationTimestamp;
-  const snapshot: SnapshotJson = {
-    kind: 'compute#snapshot',
-    id: newId(),
-    creationTimestamp:
-      created === undefined ? timestamp() : typeof created === 'string' ? created : gceTimestamp(created),
-    name: seed.name,
-    ...(seed.description ? { description: seed.description } : {}),
-    status: seed.status ?? 'READY',
-    sourceDisk: state.link(diskPath),
-    sourceDiskId,
-    diskSizeGb: String(seed.diskSizeGb),
-    storageBytes: String(seed.storageBytes ?? seed.diskSizeGb * 1024 ** 2),
-    selfLink: state.link(key),
-    ...(seed.labels ? { labels: { ...seed.labels } } : {}),
-    labelFingerprint: fingerprint(),
-    ...(policyPath
-      ? {
-          autoCreated: true,
-          sourceSnapshotSchedulePolicy: state.link(policyPath),
-          sourceSnapshotSchedulePolicyId: state.policies.get(policyPath)?.id ?? newId(),
-        }
-      : {}),
-  };
-  state.snapshots.set(key, snapshot);
-  return snapshot;
-}
-
-/** A READY snapshot schedule, checked as resourcePolicies.insert checks one (an invalid seed throws). */
-export function seedResourcePolicy(
-  state: ComputeState,
-  seed: ResourcePolicySeed,
-  projectId: string,
-): ResourcePolicyJson {
-  const region = seed.region ?? 'us-east5';
-  const policy = newResourcePolicy(state.link, projectId, region, {
-    name: seed.name,
-    ...(seed.description ? { description: seed.description } : {}),
-    snapshotSchedulePolicy: seed.snapshotSchedulePolicy ?? {
-      schedule: { dailySchedule: { daysInCycle: 1, startTime: '04:00' } },
-      retentionPolicy: { maxRetentionDays: 14, onSourceDiskDelete: 'KEEP_AUTO_SNAPSHOTS' },
-    },
-  });
-  policy.status = 'READY';
-  state.policies.set(`projects/${projectId}/regions/${region}/resourcePolicies/${seed.name}`, policy);
-  return policy;
+export interface AddressSeed {
+  project?: string;
+  /** Default us-east5. */
+  region?: string;
+  name: string;
+  /** The IP: a 127.X.Y.Z (X not 0) no other address of this stand-in has; default a fresh random one. */
+  address?: string;
+  networkTier?: 'PREMIUM' | 'STANDARD';
+  labels?: Record<string, string>;
+  description?: string;
+  /** Forwarding rule names (in the address's region) or URLs using it: IN_USE; default none, RESERVED. */
+  users?: string[];
 }
