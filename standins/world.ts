@@ -2,16 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { realBinaries, type HelmFlavour } from './binaries.js';
+import { linkedToCompute } from './cloudLink.js';
 import { startChartRepo, type ChartRepo } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { freeNodePort, freePort, hostNetwork, type NetworkMode } from './hostNetwork.js';
-import {
-  localLoadBalancerAddresses,
-  startKubeStandIn,
-  type KubeStandIn,
-  type KubeStandInOptions,
-} from './kubernetes/index.js';
+import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
 import { startLatencyProxy, type LatencyProxy } from './latency.js';
 import { startAction, type ActionRun, type RunningAction } from './runner.js';
 import YAML from 'yaml';
@@ -99,8 +95,9 @@ export interface WorldLatency {
 export interface WorldOptions {
   flavour?: HelmFlavour;
   /**
-   * The clusters' options (a lost cluster's replacement too). Their `loadBalancerAddresses` default to one
-   * provider for the whole world, so an address held by a lost cluster's forwarding rule stays held.
+   * The clusters' options (a lost cluster's replacement too). By default they are linked to the world's Compute
+   * project (standins/cloudLink.ts): a load balancer that asks for an address gets a reserved Compute address that
+   * no other forwarding rule holds, and the SkyPilot server reads the state of the disk its volume names.
    */
   kube?: KubeStandInOptions;
   compute?: ComputeStandInOptions;
@@ -123,7 +120,11 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
   const secrets = path.join(runnerDir, 'secrets');
   fs.mkdirSync(secrets, { recursive: true });
   const { computeProxy, chartsProxy } = await startProxies(options.latencyMs, compute.url, charts);
-  const cluster = await startWorldCluster(options, secrets, network);
+  const cluster = await startWorldCluster(
+    { ...options, kube: { ...linkedToCompute(compute), ...options.kube } },
+    secrets,
+    network,
+  );
   // The token exchange goes through the Compute proxy too: on a runner it is one more round trip to Google.
   const credentials = throughProxy(
     compute.writeExternalAccountCredentials(secrets),
@@ -199,7 +200,6 @@ async function startWorldCluster(
 ): Promise<WorldCluster> {
   const kubeOptions: KubeStandInOptions = {
     nodeZone: WORLD.zone,
-    loadBalancerAddresses: localLoadBalancerAddresses(),
     ...options.kube,
   };
   const rttMs = options.latencyMs?.kube;

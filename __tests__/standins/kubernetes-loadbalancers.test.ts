@@ -9,7 +9,7 @@ import {
   type LoadBalancerAddresses,
   type LoadBalancerRequest,
 } from '../../standins/kubernetes/index.js';
-import { startLocalWorld } from '../../standins/world.js';
+import { startLocalWorld, WORLD } from '../../standins/world.js';
 
 type Obj = Record<string, unknown>;
 
@@ -210,18 +210,42 @@ describe('load balancer addresses from a provider hook', () => {
 });
 
 describe('a lost cluster in the world', () => {
+  test('an address that is not reserved in the project is refused, as GKE refuses it', async () => {
+    const world = await startLocalWorld();
+    try {
+      world.kube.put({
+        ...loadBalancerService('edge', '127.99.3.5'),
+        metadata: { name: 'edge', namespace: 'sky' },
+      });
+      assert.deepEqual(world.kube.loadBalancers(), []);
+      const events = world.kube.list('v1', 'Event', 'sky');
+      assert.ok(events.some((e) => String(e.message).includes(refusals.notReserved('127.99.3.5'))));
+    } finally {
+      await world.close();
+    }
+  });
+
   test('loseCluster releases its load balancers, unless they are left behind holding their addresses', async () => {
     const world = await startLocalWorld();
     try {
-      const ip = '127.99.3.4';
+      const reserved = world.compute.putAddress({ name: 'skypilot-ip', region: 'us-east5' });
+      const ip = String(reserved.address);
+      const addressPath = `projects/${WORLD.project}/regions/us-east5/addresses/skypilot-ip`;
+      const users = (): unknown => world.compute.address(addressPath)?.users ?? [];
       world.kube.put({ ...loadBalancerService('edge', ip), metadata: { name: 'edge', namespace: 'sky' } });
       assert.deepEqual(
         world.kube.loadBalancers().map((lb) => lb.ip),
         [ip],
       );
+      const [rule] = world.kube.loadBalancers().map((lb) => lb.forwardingRule);
+      assert.deepEqual(users(), [
+        `https://www.googleapis.com/compute/v1/projects/${WORLD.project}/regions/us-east5/forwardingRules/${rule}`,
+      ]);
+      assert.equal(world.compute.address(addressPath)?.status, 'IN_USE');
 
-      // GKE deletes a deleted cluster's forwarding rules: the next cluster may have the address.
+      // GKE deletes a deleted cluster's forwarding rules: the address is RESERVED again, the next cluster may have it.
       await world.loseCluster();
+      assert.equal(world.compute.address(addressPath)?.status, 'RESERVED');
       world.kube.put({ ...loadBalancerService('edge', ip), metadata: { name: 'edge', namespace: 'sky' } });
       assert.deepEqual(
         world.kube.loadBalancers().map((lb) => lb.ip),
@@ -230,6 +254,7 @@ describe('a lost cluster in the world', () => {
 
       // A dead cluster whose forwarding rule GKE did not clean up keeps the address from the next one.
       await world.loseCluster({}, { leaveForwardingRules: true });
+      assert.equal(world.compute.address(addressPath)?.status, 'IN_USE');
       world.kube.put({ ...loadBalancerService('edge', ip), metadata: { name: 'edge', namespace: 'sky' } });
       assert.deepEqual(world.kube.loadBalancers(), []);
       const events = world.kube.list('v1', 'Event', 'sky');
