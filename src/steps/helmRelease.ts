@@ -88,7 +88,8 @@ export type HelmReleasePlan =
       })
   | Refusal;
 
-const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback'];
+/** What a stopped helm leaves behind: a revision mid-operation, which blocks every later helm command on it. */
+const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback', 'uninstalling'];
 
 /** The values that make losing the state impossible, plus basic auth and the controller's service type. */
 export function releaseValues(
@@ -187,7 +188,10 @@ export function planRelease(
   };
 }
 
-/** How a release a stopped run left pending is freed: rolled back to its last deployed revision, or uninstalled. */
+/**
+ * How a release a stopped run left pending is freed: rolled back to its last deployed revision, or uninstalled
+ * (an interrupted uninstall is finished).
+ */
 export type FreeRelease = {
   /** The stuck revision and its status: freed only if the release is still exactly that. */
   pendingRevision: number;
@@ -204,6 +208,9 @@ export function pendingRelease(
   if (!PENDING.includes(observed.status)) return undefined;
   const stuck = { pendingRevision: observed.revision, status: observed.status };
   const reason = `revision ${observed.revision} of ${namespace}/${release} is ${observed.status}, left by a run that was stopped`;
+  // An interrupted `helm uninstall` has deleted part of the release: it is finished, never rolled back.
+  if (observed.status === 'uninstalling')
+    return { ...stuck, action: 'uninstall', reason: `${reason} in the middle of a helm uninstall` };
   const lastGood = [...observed.history]
     .filter((r) => r.status === 'deployed' || r.status === 'superseded')
     .sort((a, b) => b.revision - a.revision)[0];
@@ -215,7 +222,9 @@ export function pendingRelease(
 export function describeFreeRelease(free: FreeRelease): string {
   return free.action === 'rollback'
     ? `roll back to revision ${free.revision} (${free.reason})`
-    : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
+    : free.status === 'uninstalling'
+      ? `finish its uninstall (${free.reason}; the Retain volume keeps the disk)`
+      : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
 }
 
 /**
