@@ -1,16 +1,25 @@
 import * as core from '@actions/core';
 import type { Config } from './config/config.js';
-import { Deadline, sleep } from './lib/deadline.js';
+import type { Deadline } from './lib/deadline.js';
 import { httpStatus } from './clients/compute.js';
-import { isKubeReason, type KubernetesClient } from './clients/kubernetes.js';
-import { ActionError, describeError, TakenError } from './lib/errors.js';
+import { isKubeReason, type KubeObject, type KubernetesClient } from './clients/kubernetes.js';
+import { onCancel, wasCancelled } from './lib/cancellation.js';
+import { ActionError, TakenError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
 import { utcMinute } from './lib/time.js';
 import { planAdvice, planStep, type Report } from './report.js';
+import { CANCELLED_CLEANUP_MS, DrillTeardown, type DrillPart } from './drillTeardown.js';
 import { applyRunbook } from './runbook/apply.js';
 import { connectToCluster, type Cluster, type Prepared } from './runbook/cluster.js';
 import { observeRunbook } from './runbook/observe.js';
-import { planRunbook, projectedDiskFacts, refuseIfAny, reportRunbookPlan } from './runbook/plan.js';
+import { checkPermissions } from './runbook/permissions.js';
+import {
+  planRunbook,
+  projectedDiskFacts,
+  refuseIfAny,
+  reportRunbookPlan,
+  type Observed,
+} from './runbook/plan.js';
 import {
   describeDiskPlan,
   diskResourcePath,
@@ -23,7 +32,12 @@ import {
   type ObservedDisk,
 } from './steps/disk.js';
 import { newestReadySnapshot, observeSnapshotsOf, type SnapshotFacts } from './steps/diskSource.js';
-import { deleteDrillResource } from './steps/drillCleanup.js';
+import {
+  newDrillLogin,
+  observeAuthSecret,
+  planAuthSecretCopy,
+  type DrillLogin,
+} from './steps/drillAuthSecret.js';
 import {
   drillResourceLines,
   observeDrillResources,
@@ -31,11 +45,10 @@ import {
   type DrillResources,
 } from './steps/drillResources.js';
 import { mergeValues } from './steps/helmRelease.js';
-import { observePersistentVolume } from './steps/persistentVolume.js';
+import type { ManifestResource } from './steps/releaseManifest.js';
 import { snapshotDisk } from './steps/snapshot.js';
 
 const DRILL_LABEL = 'skyha-drill';
-const CLEANUP_MS = 5 * 60_000;
 const HELM_RELEASE_LIMIT = 53;
 
 /** Names of everything a drill creates: derived from the run, so they can never be production's. */
@@ -86,9 +99,11 @@ interface DrillContext {
   existing: SnapshotFacts | undefined;
   /** What this run created (or began to), so the cleanup never touches what another run made. */
   made: Set<DrillPart>;
+  /** With auth-secret: the copy of production's Secret the drill makes, and the drill's own login in it. */
+  authCopy: { manifest: KubeObject; login: DrillLogin } | undefined;
+  /** What the drill release makes, once rendered: its cluster-scoped objects are cleaned up by name. */
+  releaseResources: ManifestResource[];
 }
-
-type DrillPart = 'release' | 'volume' | 'namespace' | 'disk' | 'snapshot';
 
 /**
  * A disaster-recovery drill that never touches production: snapshot the state disk (only read and snapshotted),
@@ -110,13 +125,79 @@ export async function runDrill(
   const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production, existing);
   // Refused before anything exists: there is nothing of this run's to clean up.
-  await refuseTakenNames(ctx, cluster.kube);
+  const [, authCopy] = await Promise.all([
+    refuseTakenNames(ctx, cluster.kube),
+    planAuthCopy(ctx, cluster.kube),
+  ]);
+  ctx.authCopy = authCopy;
+  await withCleanup(ctx, cluster, () => restoreDrill(ctx, cluster));
+}
+
+/**
+ * With `drill-cleanup`, what the drill made is removed whatever happens: after it ends (a failure, a timeout) with
+ * a budget of its own, and when the run is cancelled, within the seconds the runner leaves (the cancellation
+ * waits for it).
+ */
+async function withCleanup(ctx: DrillContext, cluster: Cluster, drill: () => Promise<void>): Promise<void> {
+  if (!ctx.config.drillCleanup) return drill();
+  const { names, made, snapshotPath, prepared, report } = ctx;
+  const teardown = new DrillTeardown(
+    {
+      runId: names.runId,
+      runLabel: DRILL_LABEL,
+      labels: names.labels,
+      release: names.release,
+      namespace: names.namespace,
+      pv: names.pv,
+      diskPath: diskResourcePath(ctx.drillTarget),
+      // A snapshot the drill did not take (production's newest) is never deleted.
+      snapshotPath: ctx.existing ? undefined : snapshotPath,
+      made,
+      releaseResources: () => ctx.releaseResources,
+      compute: prepared.compute,
+      report,
+    },
+    cluster,
+  );
+  const forget = onCancel(
+    'removing what the drill made',
+    () => teardown.run('cancelled'),
+    CANCELLED_CLEANUP_MS + 500,
+  );
   try {
-    await restoreDrill(ctx, cluster);
+    await drill();
   } finally {
-    // A drill usually fails by running out of time: its cleanup gets a budget of its own.
-    if (config.drillCleanup) await cleanUpDrill(ctx, cluster, new Deadline(CLEANUP_MS));
+    // Cancelled, the cancellation runs (and waits for) the same teardown; it must stay registered for that.
+    if (wasCancelled()) await teardown.run('cancelled');
+    else {
+      forget();
+      await teardown.run('full');
+    }
   }
+}
+
+/** With auth-secret: production's Secret, read (never changed) and planned as the drill's copy, or refused. */
+async function planAuthCopy(ctx: DrillContext, kube: KubernetesClient): Promise<DrillContext['authCopy']> {
+  const { config, names, deadline } = ctx;
+  const name = config.auth.authSecret;
+  if (!name) return undefined;
+  const from = { name, namespace: config.release.namespace };
+  const found = await observeAuthSecret(kube, name, from.namespace, deadline);
+  const login = newDrillLogin(names.runId);
+  const plan = planAuthSecretCopy(found, from, { namespace: names.namespace, labels: names.labels }, login);
+  planStep(
+    ctx.report,
+    'credentials',
+    `Secret ${names.namespace}/${name}`,
+    isRefusal(plan)
+      ? `refuse: ${plan.reason}`
+      : `copy of ${from.namespace}/${name} (production's is only read)`,
+  );
+  if (isRefusal(plan)) throw refusalError(plan);
+  // Masked before anything could print them: the drill's login is a secret like any other.
+  core.setSecret(login.password);
+  core.setSecret(login.line);
+  return { manifest: plan.manifest, login };
 }
 
 /** The drill's own names, looked for before anything is created: any that is taken stops the drill. */
@@ -209,23 +290,32 @@ function drillContext(
     description: `Disaster-recovery drill ${names.runId} of ${production.resourcePath} (skyha-action)`,
   };
   const made = new Set<DrillPart>();
-  return { config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing, made };
+  return {
+    ...{ config, deadline, report, prepared, names, production, drillTarget, snapshotPath, existing, made },
+    authCopy: undefined,
+    releaseResources: [],
+  };
 }
 
 /**
- * The recovery, on a copy: snapshot the state disk, then the very runbook a recovery runs (disk, volume, claim,
- * release, URL and health) with the drill's own disk (from the snapshot), volume, release and namespace.
+ * The recovery, on a copy: the very runbook a recovery runs (disk, volume, claim, release, URL and health) with
+ * the drill's own disk (from a snapshot of the state disk), volume, release and namespace. Everything is observed,
+ * planned and checked (refusals, permissions) before the drill's first write, the snapshot.
  */
 async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> {
-  const { deadline, report, prepared, names, production } = ctx;
-  await drillSource(ctx);
+  const { deadline, report, prepared, names, production, config } = ctx;
+  describeDrillSource(ctx);
   const drill = drillConfig(ctx);
   // Everything the drill's runbook creates must be new: a name taken meanwhile is refused, never used.
   const copy: Prepared = { ...prepared, target: ctx.drillTarget, ownOnly: true };
-  const { observed } = await observeRunbook(drill, deadline, copy, report, cluster);
+  const observed = projectDrill(ctx, (await observeRunbook(drill, deadline, copy, report, cluster)).observed);
   const plan = planRunbook(drill, observed);
   reportRunbookPlan(report, drill, plan, observed);
   await refuseIfAny(drill, cluster, plan);
+  const needs = { namespace: names.namespace, copiesSecret: !!ctx.authCopy, cleanup: config.drillCleanup };
+  await checkPermissions(drill, cluster, { report, plan, observed, deadline }, { lock: false, drill: needs });
+  ctx.releaseResources = observed.names.objects?.resources ?? [];
+  await takeDrillSnapshot(ctx);
   for (const part of ['disk', 'volume', 'release'] as const) ctx.made.add(part);
   const makeNamespace = (): Promise<void> => createNamespace(ctx, cluster.kube);
   await applyRunbook(
@@ -244,9 +334,28 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   );
 }
 
+/**
+ * The drill's runbook as it will find things once the drill's own steps are done: the snapshot it is about to
+ * take exists (READY, of production's size), and the auth-secret it copies is there.
+ */
+function projectDrill(ctx: DrillContext, observed: Observed): Observed {
+  const { existing, names, production, snapshotPath } = ctx;
+  const snapshot: SnapshotFacts = {
+    name: names.snapshot,
+    resourcePath: snapshotPath,
+    sourceDisk: production.resourcePath,
+    status: 'READY',
+    createdAt: new Date().toISOString(),
+    diskSizeGb: production.sizeGb,
+  };
+  const sources = existing ? observed.sources : { kind: 'named' as const, snapshot };
+  const release = ctx.authCopy ? { ...observed.release, authSecretExists: true } : observed.release;
+  return { ...observed, sources, release };
+}
+
 /** The snapshot the drill restores: a new one of production, or (with `latest`) the newest one it already has. */
-async function drillSource(ctx: DrillContext): Promise<void> {
-  const { report, prepared, names, production, existing, deadline } = ctx;
+function describeDrillSource(ctx: DrillContext): void {
+  const { report, names, production, existing } = ctx;
   if (existing) {
     const line = `use ${existing.resourcePath}, the newest READY snapshot of ${production.resourcePath} (taken ${utcMinute(existing.createdAt)})`;
     planStep(report, 'snapshot', existing.name, line);
@@ -258,6 +367,12 @@ async function drillSource(ctx: DrillContext): Promise<void> {
     names.snapshot,
     `snapshot of ${production.resourcePath} (production is only read)`,
   );
+}
+
+/** The drill's first write: a snapshot of production (none with `latest`, which restores an existing one). */
+async function takeDrillSnapshot(ctx: DrillContext): Promise<void> {
+  const { prepared, names, production, existing, deadline } = ctx;
+  if (existing) return;
   const facts = projectedDiskFacts(prepared.target, useOf(production));
   ctx.made.add('snapshot');
   await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline).catch(
@@ -299,6 +414,8 @@ async function createNamespace(ctx: DrillContext, kube: KubernetesClient): Promi
     throw new TakenError(`Namespace ${names.namespace}`, RERUN);
   });
   planStep(ctx.report, 'namespace', names.namespace, 'created');
+  // The namespace is brand new and this run's: nothing can hold the Secret's name in it.
+  if (ctx.authCopy) await kube.create(ctx.authCopy.manifest);
 }
 
 /**
@@ -306,9 +423,18 @@ async function createNamespace(ctx: DrillContext, kube: KubernetesClient): Promi
  * proves the state comes back, it launches nothing), its own ingress class, and always a health check.
  */
 function drillConfig(ctx: DrillContext): Config {
-  const { config, names, drillTarget } = ctx;
+  const { config, names, drillTarget, authCopy } = ctx;
+  // With auth-secret the drill checks health with its own login, which only its copy of the Secret holds.
+  const auth = authCopy
+    ? {
+        username: authCopy.login.username,
+        password: authCopy.login.password,
+        authSecret: config.auth.authSecret,
+      }
+    : config.auth;
   return {
     ...config,
+    auth,
     disk: { ...config.disk, name: names.disk, sizeGb: drillTarget.sizeGb, type: drillTarget.type },
     pvName: names.pv,
     release: {
@@ -344,86 +470,4 @@ function drillIngressValues(names: DrillNames): Record<string, unknown> {
 
 function useOf(disk: ObservedDisk): DiskPlan {
   return { action: 'use', disk, warnings: [], notes: [] };
-}
-
-/** Removes what this drill created, and only that: every deletion checks the run's label or the drill disk. */
-async function cleanUpDrill(ctx: DrillContext, cluster: Cluster, deadline: Deadline): Promise<void> {
-  const { names, report, prepared, snapshotPath } = ctx;
-  // The cleanup's own budget, not the run's (usually spent by then).
-  const { kube } = cluster;
-  const helm = cluster.helm.withBudget(deadline);
-  const diskPath = diskResourcePath(ctx.drillTarget);
-  const gone = (apiVersion: string, kind: string, name: string): Promise<unknown> =>
-    kube.waitFor(apiVersion, kind, name, (o) => o === undefined, { budget: deadline });
-  const steps: Array<[DrillPart, () => Promise<unknown>]> = [
-    [
-      'release',
-      () =>
-        helm.run([
-          'uninstall',
-          names.release,
-          '--namespace',
-          names.namespace,
-          '--wait',
-          '--ignore-not-found',
-          '--timeout',
-          helm.timeout(),
-        ]),
-    ],
-    [
-      'volume',
-      async () => {
-        const pv = await observePersistentVolume(kube, names.pv);
-        // The drill's volume is deleted only while it still points at the drill disk, and only that version of it.
-        if (pv?.spec?.csi?.volumeHandle !== diskPath) return;
-        const preconditions = { uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
-        await kube.delete('v1', 'PersistentVolume', names.pv, { preconditions, budget: deadline });
-        await gone('v1', 'PersistentVolume', names.pv);
-      },
-    ],
-    // Named after this run, so it holds nothing but the drill's release.
-    [
-      'namespace',
-      async () => {
-        await kube.delete('v1', 'Namespace', names.namespace, { budget: deadline });
-        await gone('v1', 'Namespace', names.namespace);
-      },
-    ],
-    ['disk', () => deleteWhenDetached(prepared, diskPath, names.labels, deadline)],
-  ];
-  // A snapshot the drill did not take (production's newest) is never deleted.
-  if (!ctx.existing)
-    steps.push([
-      'snapshot',
-      () => deleteDrillResource(prepared.compute, 'snapshot', snapshotPath, names.labels, deadline),
-    ]);
-  for (const [what, step] of steps) {
-    if (!ctx.made.has(what)) continue;
-    try {
-      await step();
-      planStep(report, 'cleanup', what, 'deleted (drill resource)');
-    } catch (error) {
-      core.warning(`Drill cleanup of the ${what} failed: ${describeError(error)}`);
-      report.notes.push(
-        `Cleanup of the drill ${what} failed; it is labelled ${DRILL_LABEL}=${names.runId} for manual removal.`,
-      );
-    }
-  }
-}
-
-// The pod's node releases the disk a little after the pod is gone: a disk still in use is retried, not forced.
-async function deleteWhenDetached(
-  prepared: Prepared,
-  diskPath: string,
-  labels: Record<string, string>,
-  deadline: Deadline,
-): Promise<void> {
-  for (;;) {
-    try {
-      return await deleteDrillResource(prepared.compute, 'disk', diskPath, labels, deadline);
-    } catch (error) {
-      if (!/in use|resourceInUse/i.test(describeError(error)) || deadline.remainingMs() < 10_000) throw error;
-      await sleep(5000);
-    }
-  }
 }

@@ -12,6 +12,7 @@ import { cancelOnSignals, isOutOfTime } from './runbook/cancel.js';
 import { prepare } from './runbook/cluster.js';
 import { applyWithLock } from './runbook/lock.js';
 import { observeRunbook } from './runbook/observe.js';
+import { checkPermissions } from './runbook/permissions.js';
 import { planRunbook, refuseIfAny, reportRunbookPlan, secureStateVolume } from './runbook/plan.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
@@ -80,6 +81,8 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   // Whatever stops the run from here on (a refusal, the lock, a failed step), the disk outlives its claim.
   const { observed, plan } = await secureStateVolume(config, cluster, seen, planned);
   await refuseIfAny(config, cluster, plan);
+  // Plan mode asks too: what a deploy would need is what plan mode is for.
+  await checkPermissions(config, cluster, { report, plan, observed, deadline }, { lock: true });
   if (config.mode === 'plan') {
     report.notes.push('Plan mode: nothing was changed.');
     return;

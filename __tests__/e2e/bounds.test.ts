@@ -186,10 +186,13 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     const values = changedValues();
     const running = world.start(values);
     await hang.firstCaught();
-    const valuesFiles = fs
+    const withSecrets = fs
       .readdirSync(running.temp, { recursive: true, encoding: 'utf8' })
-      .filter((f) => /skyha-values-.*\.json$/.test(f));
-    assert.ok(valuesFiles.length > 0, 'helm is mid-upgrade with its values file');
+      .map((f) => path.join(running.temp, f))
+      .filter(
+        (f) => fs.statSync(f).isFile() && /skypilot:\$apr1\$|demo-Pa55word/.test(fs.readFileSync(f, 'utf8')),
+      );
+    assert.deepEqual(withSecrets, [], 'helm is mid-upgrade, its values on its standard input, in no file');
     running.signal('SIGTERM');
     const cancelled = await running.done;
     hang.release();

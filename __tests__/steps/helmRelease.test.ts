@@ -15,6 +15,7 @@ import {
   chartSource,
   chooseAuthCredentials,
   applyHelmRelease,
+  describeFreeRelease,
   mergeValues,
   observeRelease,
   planHelmRelease,
@@ -190,6 +191,23 @@ test('a release stuck pending is freed: roll back to the last deployed revision,
     observed({ status: 'pending-upgrade', revision: 2, history: [{ revision: 1, status: 'failed' }] }),
   );
   assert.equal(noGood?.action, 'uninstall');
+});
+
+test('a release left uninstalling by an interrupted helm uninstall is uninstalled to the end, never rolled back', () => {
+  const history = [
+    { revision: 1, status: 'superseded' },
+    { revision: 2, status: 'uninstalling' },
+  ];
+  const free = pendingRelease('skypilot', 'ns', observed({ status: 'uninstalling', revision: 2, history }));
+  assert.deepEqual(
+    { ...free, reason: undefined },
+    { action: 'uninstall', pendingRevision: 2, status: 'uninstalling', reason: undefined },
+  );
+  assert.match(
+    free?.reason ?? '',
+    /revision 2 of ns\/skypilot is uninstalling, .* in the middle of a helm uninstall/,
+  );
+  assert.match(describeFreeRelease(free!), /^finish its uninstall \(/);
 });
 
 /** Real helm through a wrapper that appends its argv to one file, and the in-process Kubernetes client. */

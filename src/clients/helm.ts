@@ -26,8 +26,11 @@ export interface UpgradeInstall {
   /** A chart directory (what `pull` unpacked), so the version installed is the version planned. */
   chartDir: string;
   namespace: string;
-  /** Values files, later ones winning. */
-  valuesFiles: string[];
+  /**
+   * Every value helm is given, already merged in helm's order: sent as JSON on standard input (`--values -`), so
+   * no secret is ever in a file (which a killed run could not remove) or in argv.
+   */
+  values: Record<string, unknown>;
   /** Go duration for --timeout, e.g. `540s`. */
   timeout: string;
   /** Strings that must never reach the log even if helm echoes them. */
@@ -87,8 +90,9 @@ export class Helm {
    */
   async template(request: Omit<UpgradeInstall, 'timeout'>): Promise<string> {
     const args = ['template', request.release, request.chartDir, '--namespace', request.namespace];
-    for (const file of request.valuesFiles) args.push('--values', file);
-    return (await this.run(args, { secrets: request.secrets ?? [] })).stdout;
+    args.push('--values', '-');
+    const options = { secrets: request.secrets ?? [], stdin: JSON.stringify(request.values) };
+    return (await this.run(args, options)).stdout;
   }
 
   /** `helm rollback`: a new revision with the given one's chart and values (it frees a release left pending). */
@@ -110,7 +114,7 @@ export class Helm {
   }
 
   /**
-   * `helm upgrade --install`: values only through files, so no secret reaches argv. Without --wait: the action
+   * `helm upgrade --install`: values only on standard input, so no secret reaches argv or a file. Without --wait: the action
    * watches the rollout itself, side by side with the claim and the address (helm still waits for hook Jobs).
    */
   async upgradeInstall(request: UpgradeInstall): Promise<void> {
@@ -122,11 +126,11 @@ export class Helm {
       '--namespace',
       request.namespace,
     ];
-    args.push('--create-namespace', '--timeout', request.timeout);
-    for (const file of request.valuesFiles) args.push('--values', file);
+    args.push('--create-namespace', '--timeout', request.timeout, '--values', '-');
     // Printed after the fact rather than streamed, so the redaction of secrets applies to it too.
     const log = request.log ?? core.info;
-    const result = await this.run(args, { secrets: request.secrets ?? [], log });
+    const stdin = JSON.stringify(request.values);
+    const result = await this.run(args, { secrets: request.secrets ?? [], log, stdin });
     if (result.stdout.trim()) log(result.stdout.trimEnd());
   }
 }

@@ -25,7 +25,36 @@ const kinds: Record<string, KindInfo> = {
   'events.k8s.io/v1/Event': { resource: 'events', namespaced: true },
   'networking.k8s.io/v1/Ingress': { resource: 'ingresses', namespaced: true },
   'networking.k8s.io/v1/IngressClass': { resource: 'ingressclasses', namespaced: false },
+  // What a chart commonly makes besides: where the permission preflight asks about it (no discovery round trip).
+  'v1/ServiceAccount': { resource: 'serviceaccounts', namespaced: true },
+  'apps/v1/StatefulSet': { resource: 'statefulsets', namespaced: true },
+  'apps/v1/DaemonSet': { resource: 'daemonsets', namespaced: true },
+  'batch/v1/CronJob': { resource: 'cronjobs', namespaced: true },
+  'networking.k8s.io/v1/NetworkPolicy': { resource: 'networkpolicies', namespaced: true },
+  'policy/v1/PodDisruptionBudget': { resource: 'poddisruptionbudgets', namespaced: true },
+  'autoscaling/v2/HorizontalPodAutoscaler': { resource: 'horizontalpodautoscalers', namespaced: true },
+  'rbac.authorization.k8s.io/v1/Role': { resource: 'roles', namespaced: true },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { resource: 'rolebindings', namespaced: true },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { resource: 'clusterroles', namespaced: false },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { resource: 'clusterrolebindings', namespaced: false },
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': {
+    resource: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': {
+    resource: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    resource: 'selfsubjectaccessreviews',
+    namespaced: false,
+  },
 };
+
+/** The kind's entry in the table, or undefined for a kind the action does not know (ask discovery). */
+export function knownKind(apiVersion: string, kind: string): KindInfo | undefined {
+  return kinds[`${apiVersion}/${kind}`];
+}
 
 export function kindInfo(apiVersion: string, kind: string): KindInfo {
   const info = kinds[`${apiVersion}/${kind}`];

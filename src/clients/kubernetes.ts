@@ -31,6 +31,13 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** One resource a group-version serves, as discovery lists it (`name` is the plural, or `plural/subresource`). */
+export interface ApiResource {
+  kind: string;
+  name: string;
+  namespaced: boolean;
+}
+
 export interface CallOptions {
   /** This call's time; default the client's budget (the run's deadline). */
   budget?: Budget;
@@ -321,6 +328,18 @@ export class KubernetesClient {
         resourceVersion = outcome.resourceVersion;
       }
     }
+  }
+
+  /** What a group-version serves (discovery): for a kind the static table does not know. [] when it is not served. */
+  async apiResources(apiVersion: string, options: CallOptions = {}): Promise<ApiResource[]> {
+    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    type Served = { resources?: Array<Partial<ApiResource>> };
+    const served = await this.orUndefined(() =>
+      this.call<Served>({ method: 'GET', path, budget: this.budgetOf(options) }),
+    );
+    return (served?.resources ?? []).flatMap((r) =>
+      r.kind && r.name ? [{ kind: r.kind, name: r.name, namespaced: r.namespaced === true }] : [],
+    );
   }
 
   /** Closes idle connections (the process exits without waiting for keep-alive timeouts). */

@@ -51,7 +51,7 @@ export function parseValuesFiles(
     .map((f) => f.trim())
     .filter(Boolean);
   const workspace = workspaceOf(env);
-  // Helm is given the resolved path: the file it reads is the one checked here, whatever a symlink says later.
+  // Read once, here: helm is given what was read and checked (on its stdin), whatever a file or symlink says later.
   const files = given.map((file) => resolveInWorkspace(file, workspace));
   return { files, values: files.map((file, i) => readValuesFile(given[i]!, file)) };
 }

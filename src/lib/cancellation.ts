@@ -3,8 +3,9 @@
 
 type Cleanup = () => void | Promise<void>;
 
-const cleanups: Array<{ what: string; run: Cleanup }> = [];
+const cleanups: Array<{ what: string; run: Cleanup; capMs?: number }> = [];
 let step = 'starting';
+let cancelled = false;
 
 /** Records the runbook step now in progress: timeouts and cancellation name it. */
 export function enterStep(name: string): void {
@@ -15,9 +16,21 @@ export function currentStep(): string {
   return step;
 }
 
-/** Registers what must be undone if the run is cancelled now; call the returned function once it is done. */
-export function onCancel(what: string, run: Cleanup): () => void {
-  const entry = { what, run };
+/** A signal arrived: what runs from now on must be quick, as the runner kills the step seconds later. */
+export function markCancelled(): void {
+  cancelled = true;
+}
+
+export function wasCancelled(): boolean {
+  return cancelled;
+}
+
+/**
+ * Registers what must be undone if the run is cancelled now (at most `capMs`, default runCleanups' `eachMs`); call
+ * the returned function once it is done.
+ */
+export function onCancel(what: string, run: Cleanup, capMs?: number): () => void {
+  const entry = { what, run, ...(capMs === undefined ? {} : { capMs }) };
   cleanups.push(entry);
   return () => {
     const at = cleanups.indexOf(entry);
@@ -26,7 +39,7 @@ export function onCancel(what: string, run: Cleanup): () => void {
 }
 
 /**
- * Runs every registered cleanup, newest first, each at most `eachMs`; returns what failed (never throws, as a
+ * Runs every registered cleanup, newest first, each at most `eachMs` (or its own cap); returns what failed (never throws, as a
  * cancelled run has nobody left to tell but its log).
  */
 export async function runCleanups(eachMs: number): Promise<string[]> {
@@ -34,7 +47,7 @@ export async function runCleanups(eachMs: number): Promise<string[]> {
   for (const entry of cleanups.splice(0).reverse()) {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve('took too long'), eachMs);
+      timer = setTimeout(() => resolve('took too long'), entry.capMs ?? eachMs);
     });
     const outcome = await Promise.race([
       Promise.resolve()

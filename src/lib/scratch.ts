@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { onCancel } from './cancellation.js';
 
-// Folders the action writes while it runs (a pulled chart, a values file with the htpasswd line). Each is
+// Folders the action writes while it runs (a pulled chart; never a secret: values reach helm on stdin). Each is
 // removed as soon as its step is done, whatever is left when the run ends, and everything at once when the run
 // is cancelled: nothing is left behind in RUNNER_TEMP.
 

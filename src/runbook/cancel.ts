@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { stopAllCommands } from '../clients/command.js';
 import { KubeTimeoutError } from '../clients/kubernetes.js';
-import { currentStep, runCleanups } from '../lib/cancellation.js';
+import { currentStep, markCancelled, runCleanups } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { OutOfTimeError } from '../lib/errors.js';
 
@@ -27,6 +27,7 @@ export function cancelOnSignals(deadline: () => Deadline | undefined): Cancellat
   const handler = (signal: NodeJS.Signals): void => {
     if (cancelled) return; // the runner's second signal: the cleanup is already under way
     cancelled = true;
+    markCancelled();
     const step = currentStep();
     core.info(`Received ${signal} during step ${step}: stopping`);
     deadline()?.cancel();

@@ -7,7 +7,9 @@ import {
   waitForOperation,
   type ComputeClients,
 } from '../clients/compute.js';
-import type { Deadline } from '../lib/deadline.js';
+import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
+import type { Budget, Deadline } from '../lib/deadline.js';
+import { ActionError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Refusal } from '../lib/plan.js';
 import { parseResourcePath, scopeOf, type ComputeResource } from './snapshot.js';
 
@@ -109,4 +111,62 @@ export async function deleteDrillResource(
   if (!operation) return;
   await waitForOperation(clients, operation, scopeOf(resource), deadline, what, options.pollIntervalMs);
   core.info(`Deleted drill ${kind} ${resourcePath}`);
+}
+
+/** A Kubernetes object a drill made, by where it lives. */
+export interface DrillObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** Pure: why the object's labels do not show it was made by this drill run, or undefined when they do. */
+export function drillLabelsMismatch(found: KubeObject, required: Record<string, string>): string | undefined {
+  if (!Object.keys(required).length) return 'no drill labels to check it against';
+  const labels = found.metadata?.labels ?? {};
+  const wrong = Object.entries(required).filter(([key, value]) => labels[key] !== value);
+  return wrong.length
+    ? `its labels do not show it was made by this drill (${wrong.map(([k, v]) => `${k}=${v} expected, found ${labels[k] ?? 'none'}`).join('; ')})`
+    : undefined;
+}
+
+/**
+ * Deletes a Kubernetes object the drill made: read first, refused unless `notOurs` finds nothing against it, then
+ * deleted by its uid only (never an object of the same name made meanwhile), and with `wait` watched until gone.
+ * With `leaveOthers`, an object that is not the drill's is left as it is (a best-effort sweep) instead.
+ * Every call takes `budget`: a cleanup never runs on the run's spent deadline.
+ */
+export async function deleteDrillObject(
+  kube: KubernetesClient,
+  object: DrillObject,
+  notOurs: (found: KubeObject) => string | undefined,
+  budget: Budget,
+  options: { wait?: boolean; leaveOthers?: boolean } = {},
+): Promise<'deleted' | 'gone' | 'left'> {
+  const { apiVersion, kind, name } = object;
+  const scope = { budget, ...(object.namespace ? { namespace: object.namespace } : {}) };
+  const found = await kube.get(apiVersion, kind, name, scope);
+  if (!found) return 'gone';
+  const why = notOurs(found);
+  if (why && options.leaveOthers) {
+    core.info(`Left ${kind} ${name}: ${why}`);
+    return 'left';
+  }
+  if (why) {
+    throw new ActionError(`Refusing to delete ${kind} ${name}: ${why}`, {
+      hint: 'Only what this drill run made is deleted; remove it yourself if it really is a leftover',
+    });
+  }
+  const preconditions = found.metadata?.uid ? { uid: found.metadata.uid } : undefined;
+  const left = await kube.delete(apiVersion, kind, name, {
+    ...scope,
+    ...(preconditions ? { preconditions } : {}),
+  });
+  if (options.wait && left !== undefined)
+    await kube.waitFor(apiVersion, kind, name, (o) => o === undefined, {
+      ...scope,
+      what: `${kind} ${name} to be gone`,
+    });
+  return 'deleted';
 }

@@ -6,7 +6,7 @@ import type { FreeRelease } from './helmRelease.js';
 
 /**
  * Frees a Helm release that a stopped run left pending, as planned: `helm rollback` to the last deployed
- * revision, or `helm uninstall` when there is none. Only the holder of the release lock calls this, and only
+ * revision, or `helm uninstall` when there is none (which also finishes an interrupted uninstall). Only the holder of the release lock calls this, and only
  * while the release is still the revision and status that were planned. Returns what was done, for the summary,
  * or undefined when the release changed meanwhile (the caller plans again either way).
  */
@@ -29,8 +29,9 @@ export async function freePendingRelease(
     return `Freed Helm release ${namespace}/${name}: ${free.reason}; rolled it back to revision ${free.revision}.`;
   }
   await helm.uninstall(name, namespace);
+  const done = free.status === 'uninstalling' ? 'finished its uninstall' : 'uninstalled it';
   return (
-    `Freed Helm release ${namespace}/${name}: ${free.reason}; uninstalled it ` +
+    `Freed Helm release ${namespace}/${name}: ${free.reason}; ${done} ` +
     '(the Retain volume kept the disk and its state) to install it again.'
   );
 }

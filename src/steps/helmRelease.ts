@@ -79,7 +79,7 @@ export type HelmReleasePlan =
   | (ReleasePlan &
       Advice & {
         observed: ObservedRelease | undefined;
-        /** Our values (storage, auth, service type), written to the private values file. */
+        /** Our values (storage, auth, service type): what helm gets first, on its standard input. */
         ours: Record<string, unknown>;
         authCredentials: string | undefined;
         chart: ObservedChart;
@@ -88,7 +88,8 @@ export type HelmReleasePlan =
       })
   | Refusal;
 
-const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback'];
+/** What a stopped helm leaves behind: a revision mid-operation, which blocks every later helm command on it. */
+const PENDING = ['pending-install', 'pending-upgrade', 'pending-rollback', 'uninstalling'];
 
 /** The values that make losing the state impossible, plus basic auth and the controller's service type. */
 export function releaseValues(
@@ -187,7 +188,10 @@ export function planRelease(
   };
 }
 
-/** How a release a stopped run left pending is freed: rolled back to its last deployed revision, or uninstalled. */
+/**
+ * How a release a stopped run left pending is freed: rolled back to its last deployed revision, or uninstalled
+ * (an interrupted uninstall is finished).
+ */
 export type FreeRelease = {
   /** The stuck revision and its status: freed only if the release is still exactly that. */
   pendingRevision: number;
@@ -204,6 +208,9 @@ export function pendingRelease(
   if (!PENDING.includes(observed.status)) return undefined;
   const stuck = { pendingRevision: observed.revision, status: observed.status };
   const reason = `revision ${observed.revision} of ${namespace}/${release} is ${observed.status}, left by a run that was stopped`;
+  // An interrupted `helm uninstall` has deleted part of the release: it is finished, never rolled back.
+  if (observed.status === 'uninstalling')
+    return { ...stuck, action: 'uninstall', reason: `${reason} in the middle of a helm uninstall` };
   const lastGood = [...observed.history]
     .filter((r) => r.status === 'deployed' || r.status === 'superseded')
     .sort((a, b) => b.revision - a.revision)[0];
@@ -215,7 +222,9 @@ export function pendingRelease(
 export function describeFreeRelease(free: FreeRelease): string {
   return free.action === 'rollback'
     ? `roll back to revision ${free.revision} (${free.reason})`
-    : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
+    : free.status === 'uninstalling'
+      ? `finish its uninstall (${free.reason}; the Retain volume keeps the disk)`
+      : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
 }
 
 /**
@@ -430,7 +439,7 @@ export async function applyHelmRelease(
   };
 }
 
-/** Our values reach helm only through a private 0600 file, removed whatever happens. */
+/** The values reach helm on its standard input: nothing of them is ever in a file, even if the run is killed. */
 async function upgradeInstall(
   helm: Helm,
   target: ReleaseTarget,
@@ -439,7 +448,7 @@ async function upgradeInstall(
   log: (text: string) => void,
 ): Promise<void> {
   const timeout = helmTimeout(deadline);
-  await withValuesFiles(target, plan, (request) => helm.upgradeInstall({ ...request, timeout, log }));
+  await helm.upgradeInstall({ ...valuesRequest(target, plan), timeout, log });
 }
 
 /**
@@ -453,7 +462,7 @@ export async function renderRelease(
   plan: Exclude<HelmReleasePlan, Refusal>,
 ): Promise<{ manifest: string } | Refusal> {
   try {
-    return { manifest: await withValuesFiles(target, plan, (request) => helm.template(request)) };
+    return { manifest: await helm.template(valuesRequest(target, plan)) };
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
     const said = (error.result.stderr.trim() || error.result.stdout.trim()).replace(/^Error: /, '');
@@ -466,33 +475,17 @@ export async function renderRelease(
 
 type ValuesRequest = Omit<UpgradeInstall, 'timeout'>;
 
-async function withValuesFiles<T>(
-  target: ReleaseTarget,
-  plan: Exclude<HelmReleasePlan, Refusal>,
-  run: (request: ValuesRequest) => Promise<T>,
-): Promise<T> {
+/**
+ * What helm is given: our values, the values-files and the `values` input, merged in helm's own order (as the plan
+ * compared them), so helm installs exactly the values that were checked, even if a file changes meanwhile.
+ */
+function valuesRequest(target: ReleaseTarget, plan: Exclude<HelmReleasePlan, Refusal>): ValuesRequest {
   const secrets = [target.auth.password, plan.authCredentials].filter((s): s is string => !!s);
-  const dir = scratchDir('values');
-  try {
-    const oursFile = writePrivate(dir, 'skyha-values.json', plan.ours);
-    const userFile = Object.keys(target.values).length
-      ? [writePrivate(dir, 'user-values.json', target.values)]
-      : [];
-    const valuesFiles = [oursFile, ...target.valuesFiles, ...userFile];
-    return await run({
-      release: target.name,
-      chartDir: plan.chart.dir,
-      namespace: target.namespace,
-      valuesFiles,
-      secrets,
-    });
-  } finally {
-    removeScratch(dir);
-  }
-}
-
-function writePrivate(dir: string, name: string, values: Record<string, unknown>): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, JSON.stringify(values), { mode: 0o600, flag: 'wx' });
-  return file;
+  return {
+    release: target.name,
+    chartDir: plan.chart.dir,
+    namespace: target.namespace,
+    values: mergeValues(plan.ours, ...target.fileValues, target.values),
+    secrets,
+  };
 }

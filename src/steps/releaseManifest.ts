@@ -17,6 +17,21 @@ export interface ReleaseObjects {
   names: Record<string, string[]>;
   /** Names over the limit the API server enforces for their kind; `subchart` when ingress-nginx made them. */
   tooLong: Array<{ kind: string; name: string; limit: number; subchart: boolean }>;
+  /** Every object, hooks included: what helm will ask the API server to make (the permission preflight's input). */
+  resources: ManifestResource[];
+}
+
+/** One object of a manifest, as helm writes it. */
+export interface ManifestResource {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** As rendered; helm puts a namespaced object without one in the release namespace. */
+  namespace: string | undefined;
+  /** A hook (helm.sh/hook): helm creates it at its event and waits for a Job to complete. */
+  hook: boolean;
+  /** A hook helm deletes again (helm.sh/hook-delete-policy). */
+  hookDeleted: boolean;
 }
 
 /** Service names are DNS-1035 labels (63); most other objects DNS-1123 subdomains (253). */
@@ -42,6 +57,20 @@ export function releaseObjects(manifest: string, release: string): ReleaseObject
     ingress: ingressOf(objects),
     names,
     tooLong,
+    resources: objects.map(manifestResource),
+  };
+}
+
+function manifestResource(o: Record<string, unknown>): ManifestResource {
+  const annotations = (at(o, 'metadata', 'annotations') ?? {}) as Record<string, unknown>;
+  const namespace = at(o, 'metadata', 'namespace');
+  return {
+    apiVersion: String(o.apiVersion ?? ''),
+    kind: String(o.kind ?? ''),
+    name: String(at(o, 'metadata', 'name') ?? ''),
+    namespace: typeof namespace === 'string' && namespace ? namespace : undefined,
+    hook: typeof annotations['helm.sh/hook'] === 'string',
+    hookDeleted: typeof annotations['helm.sh/hook-delete-policy'] === 'string',
   };
 }
 

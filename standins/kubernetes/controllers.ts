@@ -5,6 +5,7 @@ import { garbageCollector, namespaceController } from './namespaces.js';
 import { podController, workloadStatusController } from './pods.js';
 import { ingressStatusController, serviceController } from './services.js';
 import { volumeBinder } from './volumes.js';
+import { storageProtection } from './protection.js';
 
 /** The simulated controllers, in the order each reconcile round runs them (registered in index.ts). */
 export const controllers: readonly Controller[] = [
@@ -18,4 +19,5 @@ export const controllers: readonly Controller[] = [
   volumeBinder,
   serviceController,
   ingressStatusController,
+  storageProtection,
 ];

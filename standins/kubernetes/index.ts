@@ -10,6 +10,7 @@ import { IngressSimulator } from './ingress.js';
 import type { HeldLoadBalancer } from './loadBalancers.js';
 import { resolveOptions, type KubeStandInOptions } from './options.js';
 import { findByKind, type KubeObject } from './resources.js';
+import type { AccessRule } from './access.js';
 import type { InjectedFault, KubeFault } from './faults.js';
 import { ApiRouter, type RecordedRequest } from './server.js';
 import { startTlsListener, type TlsListener, type TlsListenerOptions } from './tls.js';
@@ -27,6 +28,7 @@ export {
   type LoadBalancerRequest,
 } from './loadBalancers.js';
 export type { ServerState, ServerUser } from '../serverState.js';
+export type { AccessRule } from './access.js';
 
 export interface KubeStandIn {
   /** http://127.0.0.1:PORT */
@@ -54,6 +56,11 @@ export interface KubeStandIn {
    * the request and never answers until release() or close(); 'error' answers with a Status error.
    */
   inject(fault: KubeFault): InjectedFault;
+  /**
+   * Denies a permission, as RBAC would: the real request gets 403 Forbidden and a SelfSubjectAccessReview says
+   * `allowed: false` (everything else stays allowed). Returns what lifts the denial again.
+   */
+  deny(rule: AccessRule): () => void;
   /** host:port addresses where the simulated ingress answers now. */
   ingressAddresses(): string[];
   /** The cluster's load balancers: each LoadBalancer Service's forwarding rule and address. */
@@ -126,6 +133,7 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       await ingress.sync();
     },
     inject: (fault) => router.faults.inject(fault),
+    deny: (rule) => router.access.deny(rule),
     ingressAddresses: () => ingress.addresses(),
     loadBalancers: () => cluster.loadBalancers.held(),
     releaseLoadBalancers: () => cluster.loadBalancers.releaseAll(),

@@ -37,6 +37,8 @@ export interface KubeStandInOptions {
   serverState?: (volumeHandle: string) => ServerState | undefined;
   /** false: the server predates `/users` and `/api/completion/cluster_name` and answers them 404 (default true). */
   stateEndpoints?: boolean;
+  /** The pv-protection and pvc-protection finalizers of a real cluster (see protection.ts); default off. */
+  storageProtection?: boolean;
 }
 
 export type ResolvedOptions = Required<KubeStandInOptions>;
@@ -56,5 +58,6 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     loadBalancerAddresses: options.loadBalancerAddresses ?? localLoadBalancerAddresses(),
     serverState: options.serverState ?? (() => undefined),
     stateEndpoints: options.stateEndpoints ?? true,
+    storageProtection: options.storageProtection ?? false,
   };
 }

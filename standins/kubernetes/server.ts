@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { AccessControl } from './access.js';
 import type { Cluster, WriteOptions } from './cluster.js';
 import * as discovery from './discovery.js';
 import { FaultInjector } from './faults.js';
@@ -49,6 +50,7 @@ export class ApiRouter {
   readonly requests: RecordedRequest[] = [];
   readonly watchStreams = new Set<ServerResponse>();
   readonly faults = new FaultInjector();
+  readonly access = new AccessControl();
 
   constructor(
     private readonly cluster: Cluster,
@@ -80,6 +82,8 @@ export class ApiRouter {
     try {
       // Faults see every request once it is read, before it is served.
       if ((await this.faults.intercept(recorded)) === 'closed') return;
+      // As on the API server, the authorizer runs before the body is even decoded.
+      this.authorize(recorded.method, url);
       if (undecodable) throw undecodable;
       const routed = this.route(req, res, url, body);
       if (routed === 'streaming') return;
@@ -99,6 +103,16 @@ export class ApiRouter {
     res.end(payload);
   }
 
+  private authorize(method: string, url: URL): void {
+    const parsed = parseApiPath(url.pathname.replace(/\/+$/, '') || '/');
+    if (!parsed || parsed.type.review) return;
+    const { type, namespace, name, subresource } = parsed;
+    const q = url.searchParams;
+    const watch = parsed.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
+    const exists = (): boolean => !!name && this.cluster.store.get(type, namespace, name) !== undefined;
+    this.access.authorize({ method, type, namespace, name, subresource, watch, exists });
+  }
+
   private route(req: IncomingMessage, res: ServerResponse, url: URL, body: unknown): Answer | 'streaming' {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
@@ -109,6 +123,8 @@ export class ApiRouter {
     const parsed = parseApiPath(path);
     if (!parsed) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const q = url.searchParams;
+    if (parsed.type.kind === 'SelfSubjectAccessReview' && method === 'POST')
+      return { status: 201, body: this.access.review(requireObject(body)) };
     const opts: WriteOptions = {
       dryRun: q.getAll('dryRun').includes('All'),
       fieldManager: q.get('fieldManager') ?? undefined,
