@@ -26,7 +26,7 @@ const OTHER_ADDRESS_ANNOTATION = 'networking.gke.io/load-balancer-ip-addresses';
 
 /** The name of the address `static-ip` names, or undefined for an ephemeral address (the default). */
 export function parseStaticIp(inputs: Inputs, context: AddressContext): string | undefined {
-  const raw = inputs.opt(INPUT);
+  const raw = inputs.opt('static-ip');
   if (raw === undefined) return undefined;
   safeArg(INPUT, raw);
   const name = addressName(raw, context);
