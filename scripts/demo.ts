@@ -1,7 +1,8 @@
 // `npm run demo`: the whole action, end to end, on this machine. Starts the local stand-ins (Compute API,
 // a Kubernetes cluster with its ingress, the download mirror, the chart repository), runs dist/index.js exactly
-// as the runner does, then loses the cluster and runs again: the same disk comes back behind a new URL. Then the
-// disk itself is lost, and it comes back from its newest scheduled snapshot.
+// as the runner does, then loses the cluster and runs again: the same disk comes back at the same URL (static-ip;
+// behind a new URL where the machine has no load balancer addresses). Then the disk itself is lost, and it comes
+// back from its newest scheduled snapshot.
 import { startLocalWorld, type LocalWorld } from '../standins/world.js';
 import type { ActionRun } from '../standins/runner.js';
 
@@ -11,7 +12,7 @@ function show(title: string, run: ActionRun): void {
   console.log(`\n=== ${title}: exit ${run.code} ===`);
   for (const line of run.stdout.split('\n')) {
     if (
-      /^(disk|backups|credentials|volume|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^SkyPilot API server ready/.test(
+      /^(disk|backups|credentials|volume|address|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^SkyPilot API server ready/.test(
         line,
       )
     ) {
@@ -36,31 +37,36 @@ async function main(): Promise<void> {
       `  Compute API  ${world.compute.url}\n  Kubernetes   ${world.kube.url}\n  downloads    ${world.downloads.mirror}\n  charts       ${world.charts.url}`,
     );
 
-    // What a production workflow passes: daily snapshots, and a recovery that never starts an empty server.
-    const backups = { 'snapshot-schedule': 'daily 04:00', 'disk-source-snapshot': 'latest' };
-    const first = await world.run(backups);
-    show('1. Deploy on a new project: the disk is created, with a daily snapshot schedule', first);
+    // What a production workflow passes: daily snapshots, a recovery that never starts an empty server, and a
+    // reserved address, where this machine gives load balancers addresses (not with only 127.0.0.1).
+    const stable = world.network.mode !== 'single-address';
+    const production = {
+      'snapshot-schedule': 'daily 04:00',
+      'disk-source-snapshot': 'latest',
+      ...(stable ? { 'static-ip': 'skypilot-api' } : {}),
+    };
+    const first = await world.run(production);
+    show(
+      `1. Deploy on a new project: the disk is created, with a daily snapshot schedule${stable ? ', and its address reserved' : ''}`,
+      first,
+    );
 
-    const again = await world.run(backups);
+    const again = await world.run(production);
     show('2. Rerun: converged, nothing changes', again);
 
     console.log(
       '\n*** The GKE cluster is lost: its API server, volumes and release are gone. The disk stays. ***',
     );
     await world.loseCluster();
-    const recovered = await world.run({ ...backups, 'create-disk': 'never' });
-    show('3. Recovery on a new cluster: the same disk, a new address', recovered);
-
-    const sameDisk = recovered.outputs.disk === first.outputs.disk;
-    const newUrl = recovered.outputs['server-url'] !== first.outputs['server-url'];
-    console.log(
-      `\nSame disk: ${sameDisk} (${recovered.outputs.disk}); restored: ${recovered.outputs.restored}; new URL: ${newUrl}`,
+    const recovered = await world.run({ ...production, 'create-disk': 'never' });
+    show(
+      `3. Recovery on a new cluster: the same disk, ${stable ? 'the same address' : 'a new address'}`,
+      recovered,
     );
-    if (!sameDisk || recovered.outputs.restored !== 'true' || !newUrl)
-      throw new Error('the recovery did not reattach the disk');
+    checkRecovery(first, recovered, stable);
 
     await loseTheDisk(world, first.outputs.disk!);
-    const restored = await world.run({ ...backups, 'create-disk': 'never' });
+    const restored = await world.run({ ...production, 'create-disk': 'never' });
     show('4. Recovery after the disk is lost: restored from its newest snapshot', restored);
     console.log(
       `\nRestored from: ${restored.outputs['restored-from']}; recovery took ${restored.outputs['recovery-seconds']} s`,
@@ -70,6 +76,21 @@ async function main(): Promise<void> {
   } finally {
     await world.close();
   }
+}
+
+/** The same disk, reattached; at the same URL with a static address (users keep their login), else a new one. */
+function checkRecovery(first: ActionRun, recovered: ActionRun, stable: boolean): void {
+  const sameDisk = recovered.outputs.disk === first.outputs.disk;
+  const sameUrl = recovered.outputs['server-url'] === first.outputs['server-url'];
+  const url = stable
+    ? `same URL: ${sameUrl} (${first.outputs['server-url']} before, ${recovered.outputs['server-url']} after)`
+    : `new URL: ${!sameUrl}`;
+  console.log(
+    `\nSame disk: ${sameDisk} (${recovered.outputs.disk}); restored: ${recovered.outputs.restored}; ${url}`,
+  );
+  if (!sameDisk || recovered.outputs.restored !== 'true')
+    throw new Error('the recovery did not reattach the disk');
+  if (sameUrl !== stable) throw new Error(`the recovery's URL is ${stable ? 'new' : 'the same'}`);
 }
 
 /**

@@ -444,6 +444,8 @@ function drillConfig(ctx: DrillContext): Config {
       values: mergeValues(config.release.values, drillIngressValues(names)),
     },
     credentialSecrets: [],
+    // Production's address stays production's: the drill's load balancer gets an ephemeral one.
+    staticIp: undefined,
     healthCheck: true,
     // The drill's disk is thrown away: it gets no snapshot schedule.
     backup: { ...config.backup, schedule: undefined },
@@ -453,7 +455,8 @@ function drillConfig(ctx: DrillContext): Config {
 /**
  * The drill's own IngressClass and controller class, so a drill beside production in one cluster owns none of
  * production's objects (helm refuses an IngressClass another release owns) and production's ingress never
- * serves the drill. Named after the drill's namespace, which is this run's.
+ * serves the drill. Named after the drill's namespace, which is this run's. Its Service asks for no address, even
+ * when the values pin production's.
  */
 function drillIngressValues(names: DrillNames): Record<string, unknown> {
   const className = names.namespace;
@@ -463,6 +466,7 @@ function drillIngressValues(names: DrillNames): Record<string, unknown> {
       controller: {
         ingressClass: className,
         ingressClassResource: { name: className, controllerValue: `skyha-action.io/${className}` },
+        service: { loadBalancerIP: '' },
       },
     },
   };

@@ -29,6 +29,8 @@ export interface Report {
   recoverySeconds?: number;
   /** The snapshot schedule on the disk, as the summary states it. */
   backups?: string;
+  /** The static address the server is reached at (static-ip), and whether this run reserved it. */
+  address?: { resourcePath: string; ip: string; reserved: boolean };
   /** What the plans warned about: printed as `::warning::` and kept for the summary. */
   warnings: string[];
   notes: string[];
@@ -112,6 +114,7 @@ function summaryMarkdown(report: Report): string {
     );
     lines.push('Log in with:', '', '```sh', loginCommand(report.serverUrl, report.username), '```', '');
   }
+  if (report.address) lines.push(addressLine(report.address), '');
   const state = stateLine(report);
   if (state) lines.push(state, '');
   if (report.recoverySeconds !== undefined) lines.push(recoveryLine(report), '');
@@ -131,6 +134,12 @@ function summaryMarkdown(report: Report): string {
   }
   for (const note of report.notes) lines.push(`- ${oneLine(note)}`);
   return lines.join('\n').trimEnd() + '\n';
+}
+
+/** Users keep their login across clusters only at a static address: say which one. */
+function addressLine(address: NonNullable<Report['address']>): string {
+  const how = address.reserved ? 'reserved by this run' : 'kept';
+  return `**Address:** static \`${address.resourcePath}\` (${address.ip}), ${how}: a new cluster serves at the same URL.`;
 }
 
 function stateLine(report: Report): string | undefined {

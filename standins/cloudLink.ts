@@ -13,15 +13,20 @@ import {
 
 /**
  * Load balancers backed by the Compute stand-in's reserved addresses. A Service that asks for none gets an ephemeral
- * address (not a Compute resource, as on GCE); one that asks for an address that is not reserved, or that another
- * forwarding rule holds, waits with GKE's Event.
+ * address (not a Compute resource, as on GCE, though an insert with that IP promotes it); one that asks for an
+ * address that is not reserved, or that another forwarding rule holds, waits with GKE's Event.
  */
 export function computeLoadBalancerAddresses(compute: ComputeStandIn): LoadBalancerAddresses {
   const ephemeral = localLoadBalancerAddresses();
   return {
     assign(request) {
       const ip = request.requestedIp;
-      if (ip === undefined) return ephemeral.assign(request);
+      if (ip === undefined) {
+        const answer = ephemeral.assign(request);
+        // Compute knows which rule holds it, so an address inserted with this IP promotes it.
+        if ('ip' in answer) compute.holdEphemeralAddress(answer.ip, request.forwardingRule);
+        return answer;
+      }
       if (!compute.addresses().some((a) => a.address === ip)) return { refused: refusals.notReserved(ip) };
       return compute.useAddress(ip, request.forwardingRule) ? { ip } : { refused: refusals.inUse(ip) };
     },

@@ -71,6 +71,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on `port` now (on 127.0.0.1, nor on every address). */
+export async function portIsFree(port: number): Promise<boolean> {
+  return (await tryListen('127.0.0.1', port)) === 'ok';
+}
+
 const NODE_PORTS = { min: 30000, max: 32767 };
 
 /**

@@ -6,7 +6,7 @@ import { linkedToCompute } from './cloudLink.js';
 import { startChartRepo, type ChartRepo } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
-import { freeNodePort, freePort, hostNetwork, type NetworkMode } from './hostNetwork.js';
+import { freeNodePort, freePort, hostNetwork, portIsFree, type NetworkMode } from './hostNetwork.js';
 import { startKubeStandIn, type KubeStandIn, type KubeStandInOptions } from './kubernetes/index.js';
 import { startLatencyProxy, type LatencyProxy } from './latency.js';
 import { startAction, type ActionRun, type RunningAction } from './runner.js';
@@ -264,7 +264,10 @@ interface StartedNetwork extends WorldNetwork {
   withInputs(inputs: Record<string, string>): Record<string, string>;
   /** Writes the network values file into a run's workspace (GITHUB_WORKSPACE = its runner dir); returns the dir. */
   workspace(dir: string): string;
-  /** A cluster replaced the lost one: its own port, so that its server URL is new, as on GKE. */
+  /**
+   * A cluster replaced the lost one. Its load balancers keep the port (GKE serves every one on 80: a new cluster's URL
+   * differs by its address alone, and a static address keeps it); on 127.0.0.1 a new NodePort makes the URL new.
+   */
   newCluster(): Promise<void>;
 }
 
@@ -319,6 +322,7 @@ async function startWorldNetwork(
       return dir;
     },
     newCluster: async () => {
+      if (mode === 'high-port' && port !== undefined && (await portIsFree(port))) return;
       port = await pick();
     },
   };

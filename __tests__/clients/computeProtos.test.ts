@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
+import { AddressesClient } from '@google-cloud/compute/build/src/v1/addresses_client.js';
 import { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js';
 import { GlobalOperationsClient } from '@google-cloud/compute/build/src/v1/global_operations_client.js';
 import { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
@@ -89,6 +90,7 @@ describe('the trimmed clients against the package clients, call by call', () => 
     globalOperations: GlobalOperationsClient,
     snapshots: SnapshotsClient,
     resourcePolicies: ResourcePoliciesClient,
+    addresses: AddressesClient,
   };
 
   before(async () => {

@@ -141,7 +141,7 @@ for (const flavour of helmFlavours()) {
       });
     });
 
-    test('values under ingress-nginx: reach the subchart (service type, node ports, class names)', async () => {
+    test('values under ingress-nginx: reach the subchart (service type, node ports, loadBalancerIP, class names)', async () => {
       const docs = await helm.template(newest(), 'skypilot', [
         'ingress-nginx.controller.service.type=NodePort',
         'ingress-nginx.controller.service.nodePorts.http=30080',
@@ -160,6 +160,12 @@ for (const flavour of helmFlavours()) {
       assert.equal(field(pick(docs, 'IngressClass', 'nginx-b'), 'spec.controller'), 'k8s.io/ingress-nginx-b');
       const args = container(pick(docs, 'Deployment', 'skypilot-ingress-nginx-controller')).args as string[];
       assert.ok(args.includes('--controller-class=k8s.io/ingress-nginx-b'));
+      assert.equal(field(service, 'spec.loadBalancerIP'), undefined, 'no address asked for by default');
+      const pinned = await helm.template(newest(), 'skypilot', [
+        'ingress-nginx.controller.service.loadBalancerIP=34.1.2.3',
+      ]);
+      const asking = pick(pinned, 'Service', 'skypilot-ingress-nginx-controller');
+      assert.equal(field(asking, 'spec.loadBalancerIP'), '34.1.2.3');
       const off = await helm.template(newest(), 'skypilot', ['ingress-nginx.enabled=false']);
       assert.deepEqual(
         off.filter((m) => String(field(m, 'metadata.name')).includes('ingress-nginx')),

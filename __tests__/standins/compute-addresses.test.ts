@@ -340,6 +340,33 @@ describe('Compute stand-in: regional addresses (real client)', () => {
       standIn.freeAddress('moving');
     });
 
+    it('an insert naming the ephemeral IP a rule holds promotes it: IN_USE by that rule once DONE, as GCE does', async () => {
+      const ip = '127.201.3.4';
+      standIn.holdEphemeralAddress(ip, 'ephemeral-rule');
+      const op = await insert({ name: 'promoted', address: ip });
+      assert.equal((await get('promoted')).status, 'RESERVING');
+      await wait(op);
+      const promoted = await get('promoted');
+      assert.equal(promoted.address, ip);
+      assert.equal(promoted.status, 'IN_USE');
+      assert.deepEqual(promoted.users, [rule('ephemeral-rule')]);
+      assert.equal(standIn.useAddress(ip, 'ephemeral-rule'), true, 'the rule keeps it');
+      assert.equal(standIn.useAddress(ip, 'another-rule'), false);
+      // The rule deleted (its Service gone, or its cluster): the address stays, RESERVED.
+      assert.equal(standIn.freeAddress('ephemeral-rule'), true);
+      assert.equal((await get('promoted')).status, 'RESERVED');
+    });
+
+    it('an ephemeral IP whose rule is gone is promoted to nobody: a plain RESERVED address', async () => {
+      const ip = '127.201.3.5';
+      standIn.holdEphemeralAddress(ip, 'short-lived');
+      assert.equal(standIn.freeAddress('short-lived'), false, 'it held no address resource');
+      await wait(await insert({ name: 'unheld', address: ip }));
+      const unheld = await get('unheld');
+      assert.equal(unheld.status, 'RESERVED');
+      assert.deepEqual(unheld.users ?? [], []);
+    });
+
     it('seeds an address in use by a rule left behind', () => {
       const seeded = standIn.putAddress({ project: P, name: 'left-behind', users: ['dead-cluster-rule'] });
       assert.equal(seeded.status, 'IN_USE');

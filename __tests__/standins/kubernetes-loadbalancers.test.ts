@@ -10,6 +10,7 @@ import {
   type LoadBalancerRequest,
 } from '../../standins/kubernetes/index.js';
 import { startLocalWorld, WORLD } from '../../standins/world.js';
+import { call } from '../support/computeStandIn.js';
 
 type Obj = Record<string, unknown>;
 
@@ -220,6 +221,49 @@ describe('a lost cluster in the world', () => {
       assert.deepEqual(world.kube.loadBalancers(), []);
       const events = world.kube.list('v1', 'Event', 'sky');
       assert.ok(events.some((e) => String(e.message).includes(refusals.notReserved('127.99.3.5'))));
+    } finally {
+      await world.close();
+    }
+  });
+
+  test("a load balancer's ephemeral IP, reserved by an insert naming it, stays its own; a lost cluster frees it", async () => {
+    const world = await startLocalWorld();
+    try {
+      world.kube.put({ ...loadBalancerService('edge'), metadata: { name: 'edge', namespace: 'sky' } });
+      const [held] = world.kube.loadBalancers();
+      assert.ok(held, 'an ephemeral address');
+      const regionPath = `/compute/v1/projects/${WORLD.project}/regions/us-east5`;
+      const inserted = await call(world.compute, 'POST', `${regionPath}/addresses`, {
+        name: 'promoted',
+        address: held.ip,
+      });
+      assert.equal(inserted.status, 200, JSON.stringify(inserted.json));
+      // Each wait is one poll of the operation: until DONE.
+      const wait = `${regionPath}/operations/${String(inserted.json.name)}/wait`;
+      for (let i = 0; i < 10 && (await call(world.compute, 'POST', wait)).json.status !== 'DONE'; i++);
+      const addressPath = `projects/${WORLD.project}/regions/us-east5/addresses/promoted`;
+      assert.equal(world.compute.address(addressPath)?.status, 'IN_USE');
+      assert.deepEqual(world.compute.address(addressPath)?.users, [
+        `https://www.googleapis.com/compute/v1/projects/${WORLD.project}/regions/us-east5/forwardingRules/${held.forwardingRule}`,
+      ]);
+
+      // Now asking for it, the Service keeps its forwarding rule and its address.
+      world.kube.put({
+        ...loadBalancerService('edge', held.ip),
+        metadata: { name: 'edge', namespace: 'sky' },
+      });
+      assert.deepEqual(world.kube.loadBalancers(), [held]);
+      await world.loseCluster();
+      assert.equal(world.compute.address(addressPath)?.status, 'RESERVED');
+      world.kube.put({
+        ...loadBalancerService('edge', held.ip),
+        metadata: { name: 'edge', namespace: 'sky' },
+      });
+      assert.deepEqual(
+        world.kube.loadBalancers().map((lb) => lb.ip),
+        [held.ip],
+        'the next cluster gets it',
+      );
     } finally {
       await world.close();
     }

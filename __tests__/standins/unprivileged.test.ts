@@ -88,10 +88,13 @@ describe('the demo stand-ins as a normal user', { skip }, () => {
     assert.doesNotMatch(ran.stderr, /EACCES|cannot listen/, 'every listener could bind');
   });
 
-  test('npm run demo ends green: deploy, converge, recover on a new cluster and from a snapshot', async () => {
+  test('npm run demo ends green: deploy, converge, recover on a new cluster at the same URL and from a snapshot', async () => {
     const ran = await unprivileged(home, ...tsx('scripts/demo.ts'));
     assert.equal(ran.code, 0, `${ran.stdout.slice(-3000)}\n${ran.stderr.slice(-3000)}`);
-    assert.match(ran.stdout, /Same disk: true .*restored: true; new URL: true/);
+    assert.match(
+      ran.stdout,
+      /Same disk: true .*restored: true; same URL: true \((http:\/\/\S+) before, \1 after\)/,
+    );
     assert.match(ran.stdout, /Restored from: snapshot:sky-api-server-state-scheduled-2/);
     assert.doesNotMatch(ran.stderr, /EACCES|cannot listen/);
   });

@@ -81,6 +81,13 @@ test('serverUrlFromService: LoadBalancer IP or hostname, NodePort with a node ad
   assert.equal(serverUrlFromService(nodePort, []), undefined);
 });
 
+test('serverUrlFromService with a static address: no URL until the Service shows that IP', () => {
+  const at = (ip: string): ServiceObject => ({ ...LB, status: { loadBalancer: { ingress: [{ ip }] } } });
+  assert.equal(serverUrlFromService(at('34.9.8.7'), [], '34.1.2.3'), undefined, 'still the old address');
+  assert.equal(serverUrlFromService(LB, [], '34.1.2.3'), undefined);
+  assert.equal(serverUrlFromService(at('34.1.2.3'), [], '34.1.2.3'), 'http://34.1.2.3');
+});
+
 test('loginCommand elides the password', () => {
   assert.equal(loginCommand('http://34.9.8.7', 'skypilot'), 'sky api login -e http://skypilot:***@34.9.8.7');
   assert.equal(

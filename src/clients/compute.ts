@@ -34,6 +34,7 @@ export interface ComputeClients {
   readonly globalOperations: ComputeClient<'globalOperations'>;
   readonly snapshots: ComputeClient<'snapshots'>;
   readonly resourcePolicies: ComputeClient<'resourcePolicies'>;
+  readonly addresses: ComputeClient<'addresses'>;
 }
 
 export interface ComputeClientOptions {
@@ -98,6 +99,7 @@ export function createComputeClients(options: ComputeClientOptions): ComputeClie
     globalOperations: client('globalOperations'),
     snapshots: client('snapshots'),
     resourcePolicies: client('resourcePolicies'),
+    addresses: client('addresses'),
   };
 }
 
@@ -235,7 +237,11 @@ function computeFailure(error: unknown, what: string): ActionError {
 function failureHint(detail: ApiErrorDetail): string {
   const permission = /Required '([\w.]+)' permission/.exec(detail.message)?.[1];
   if (permission) {
-    return `Grant the workflow's service account '${permission}', e.g. with roles/compute.storageAdmin on the project`;
+    // Addresses are not storage: static-ip needs a role of its own.
+    const role = permission.startsWith('compute.addresses.')
+      ? 'compute.publicIpAdmin'
+      : 'compute.storageAdmin';
+    return `Grant the workflow's service account '${permission}', e.g. with roles/${role} on the project`;
   }
   if (detail.reason === 'quotaExceeded' || /quota/i.test(detail.message)) {
     return 'Raise the quota (IAM & Admin > Quotas) or ask for a smaller disk-size or another disk-type';

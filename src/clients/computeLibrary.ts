@@ -1,6 +1,7 @@
 // The Compute client library, loaded on demand (compute.ts imports this module dynamically, so the bundle keeps
 // it in a chunk of its own): google-gax, google-auth-library and the clients are ~3 MB of code to evaluate.
 // Only the clients used: the package root pulls in every Compute client (a 50 MB bundle).
+import { AddressesClient } from '@google-cloud/compute/build/src/v1/addresses_client.js';
 import { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js';
 import { GlobalOperationsClient } from '@google-cloud/compute/build/src/v1/global_operations_client.js';
 import { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
@@ -20,6 +21,7 @@ export interface LoadedComputeClients {
   readonly globalOperations: GlobalOperationsClient;
   readonly snapshots: SnapshotsClient;
   readonly resourcePolicies: ResourcePoliciesClient;
+  readonly addresses: AddressesClient;
 }
 
 export interface LibraryOptions {
@@ -76,6 +78,7 @@ export function loadedComputeClients(options: LibraryOptions): LoadedComputeClie
   const globalOperations = lazy((o) => new GlobalOperationsClient(o, gaxInstance));
   const snapshots = lazy((o) => new SnapshotsClient(o, gaxInstance));
   const resourcePolicies = lazy((o) => new ResourcePoliciesClient(o, gaxInstance));
+  const addresses = lazy((o) => new AddressesClient(o, gaxInstance));
   return {
     get disks() {
       return disks();
@@ -97,6 +100,9 @@ export function loadedComputeClients(options: LibraryOptions): LoadedComputeClie
     },
     get resourcePolicies() {
       return resourcePolicies();
+    },
+    get addresses() {
+      return addresses();
     },
   };
 }

@@ -14,6 +14,7 @@ export const COMPUTE_CALLS = {
   globalOperations: { service: 'GlobalOperations', methods: ['wait'] },
   snapshots: { service: 'Snapshots', methods: ['get', 'list', 'delete'] },
   resourcePolicies: { service: 'ResourcePolicies', methods: ['insert', 'get', 'patch'] },
+  addresses: { service: 'Addresses', methods: ['get', 'insert'] },
 } as const;
 
 export type ComputeCalls = Readonly<Record<string, { service: string; methods: readonly string[] }>>;

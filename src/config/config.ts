@@ -1,3 +1,4 @@
+import { parseStaticIp } from './address.js';
 import { parseAuthConfig, type AuthConfig } from './auth.js';
 import { parseBackupConfig, type BackupConfig } from './backup.js';
 import { parseCredentialSecrets, type CredentialSecret } from './credentials.js';
@@ -29,6 +30,8 @@ export interface Config extends LocationConfig, VolumeConfig {
   /** The snapshot schedule kept on the disk. */
   backup: BackupConfig;
   release: ReleaseConfig;
+  /** The `static-ip` input: the name of the regional address users log in to; undefined for an ephemeral one. */
+  staticIp: string | undefined;
   auth: AuthConfig;
   /** The Secrets the given cloud credentials become, already validated. */
   credentialSecrets: CredentialSecret[];
@@ -50,13 +53,19 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
   const inputs = inputsOf(read);
   const mode = parseMode(inputs.get('mode'));
   const location = parseLocation(inputs, env);
+  const release = parseReleaseConfig(inputs, env);
   return {
     mode,
     ...location,
     disk: parseDiskConfig(inputs, location.replicaZones.length > 0, mode),
     backup: parseBackupConfig(inputs),
     ...parseVolumeConfig(inputs),
-    release: parseReleaseConfig(inputs, env),
+    release,
+    staticIp: parseStaticIp(inputs, {
+      ...location,
+      serviceType: release.serviceType,
+      values: [...release.fileValues, release.values],
+    }),
     auth: parseAuthConfig(inputs, mode),
     tools: parseToolRequests(toolInputs(inputs), location.cluster !== undefined),
     credentialSecrets: parseCredentialSecrets(read, location.project),

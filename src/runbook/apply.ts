@@ -4,8 +4,10 @@ import type { Config } from '../config/config.js';
 import { enterStep } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
+import { isRefusal } from '../lib/plan.js';
 import { withProgress } from '../lib/progress.js';
 import { reportRecovered, reportRestoredFrom, type Report } from '../report.js';
+import { applyAddressPlan } from '../steps/address.js';
 import { applyClaimPlan, verifyClaimBinding, type ClaimRef } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
 import { applyDiskPlan, restoredFrom, type DiskFacts } from '../steps/disk.js';
@@ -33,14 +35,15 @@ import {
 export async function applyRunbook(
   config: Config,
   deadline: Deadline,
-  ctx: ApplyContext,
-  plan: RunbookPlan,
+  given: ApplyContext,
+  planned: RunbookPlan,
 ): Promise<void> {
-  const { cluster, report, observed } = ctx;
   const step = (name: string): void => {
     enterStep(name);
-    ctx.lock?.check(`the ${name} step`);
+    given.lock?.check(`the ${name} step`);
   };
+  const { ctx, plan } = await applyAddress(config, deadline, given, planned, step);
+  const { cluster, report, observed } = ctx;
   const early = startReleaseBesideDisk(config, ctx, plan, deadline);
   const { pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
     async (error: unknown) => {
@@ -64,7 +67,8 @@ export async function applyRunbook(
   // Side by side with the address: the claim's binding and the rollout. An unchanged release whose claim was
   // already Bound to our volume needs neither look again (its health is checked all the same).
   const made = releaseObjects(release.manifest, config.release.name);
-  const where = endpointOf(config, made.controllerService);
+  const ip = observed.names.loadBalancerIP;
+  const where = { ...endpointOf(config, made.controllerService), ...(ip ? { loadBalancerIP: ip } : {}) };
   const settling = release.changed || plan.claim.action !== 'bound';
   enterStep(settling ? 'rollout' : 'endpoint');
   const settled = settling
@@ -74,6 +78,35 @@ export async function applyRunbook(
     serveAndCheck(config, deadline, cluster.kube, report, where, settled),
   );
   await schedule;
+}
+
+/**
+ * The static address (static-ip) first: the release's values carry its IP, so the Service never asks for an address
+ * before it is reserved (GKE would take an unreserved one for its own). The release is planned again when the IP
+ * was not known before (GCE picked it just now, or someone reserved the address meanwhile).
+ */
+async function applyAddress(
+  config: Config,
+  deadline: Deadline,
+  ctx: ApplyContext,
+  plan: RunbookPlan,
+  step: (name: string) => void,
+): Promise<{ ctx: ApplyContext; plan: RunbookPlan }> {
+  const { address } = plan;
+  if (!address) return { ctx, plan };
+  const { prepared, report, observed } = ctx;
+  const facts = await core.group(`Address ${config.staticIp ?? ''}`, () => {
+    step('address');
+    return applyAddressPlan(prepared.compute, address, observed.address?.loadBalancer, deadline);
+  });
+  report.address = { resourcePath: facts.resourcePath, ip: facts.ip, reserved: facts.reserved };
+  core.setOutput('static-ip-address', facts.ip);
+  const names = { ...observed.names, loadBalancerIP: facts.ip };
+  const now = { ...observed, names };
+  const planned = isRefusal(address) ? undefined : address.ip;
+  const release =
+    facts.ip === planned ? plan.release : planRelease(config, now.release, plan.volume, plan.claim, names);
+  return { ctx: { ...ctx, observed: now }, plan: { ...plan, release } };
 }
 
 /** The runbook's steps before the release: the disk (and its schedule, beside), credentials, volume and claim. */

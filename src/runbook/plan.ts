@@ -1,4 +1,11 @@
 import type { Config } from '../config/config.js';
+import {
+  addressTarget,
+  describeAddressPlan,
+  planAddress,
+  type AddressObservation,
+  type AddressPlan,
+} from '../steps/address.js';
 import { enterStep } from '../lib/cancellation.js';
 import { isRefusal, refusalError, type Refusal } from '../lib/plan.js';
 import { planAdvice, planStep, type Report } from '../report.js';
@@ -65,6 +72,8 @@ export interface Observed {
   /** What the release makes (its manifest) or would make (the chart rendered), and the claim it mounts. */
   names: ReleaseNames;
   claim: Claim | undefined;
+  /** Read only with static-ip: the address, and the controller Service that would hold it. */
+  address?: AddressObservation;
 }
 
 /** Every step's plan, in the runbook's order. */
@@ -75,19 +84,46 @@ export interface RunbookPlan {
   volume: PersistentVolumePlan;
   claim: ClaimPlan;
   release: HelmReleasePlan;
+  /** Only with static-ip: the address the controller Service asks for. */
+  address?: AddressPlan;
 }
 
 /** Pure: plan every step from what was observed. Each later step is planned against what the earlier one will make. */
 export function planRunbook(config: Config, observed: Observed): RunbookPlan {
   const { disk, volume } = planDiskAndVolume(config, observed, observed.names.claim);
   const claim = planTheClaim(config, observed, volume);
+  const address = planTheAddress(config, observed);
+  const names = {
+    ...observed.names,
+    loadBalancerIP: address && !isRefusal(address) ? address.ip : undefined,
+  };
   return {
     disk,
     schedule: planSnapshotSchedule(scheduleTarget(config), observed.schedule),
     secrets: planCredentialSecrets(config.credentialSecrets, observed.secrets, config.release.namespace),
     volume,
     claim,
-    release: planRelease(config, observed.release, volume, claim, observed.names),
+    release: awaitingAddress(planRelease(config, observed.release, volume, claim, names), address),
+    ...(address ? { address } : {}),
+  };
+}
+
+function planTheAddress(config: Config, observed: Observed): AddressPlan | undefined {
+  const target = addressTarget(config);
+  if (!target) return undefined;
+  return planAddress(target, observed.address ?? { address: undefined, loadBalancer: undefined });
+}
+
+/**
+ * An address GCE has yet to pick is not in the release's values until it is reserved (the release is planned again
+ * then): a release that would otherwise be kept is upgraded to ask for it.
+ */
+function awaitingAddress(release: HelmReleasePlan, address: AddressPlan | undefined): HelmReleasePlan {
+  if (address?.action !== 'reserve' || address.ip || release.action !== 'keep') return release;
+  return {
+    ...release,
+    action: 'upgrade',
+    reason: `to ask for address ${address.target.name}, reserved first`,
   };
 }
 
@@ -147,16 +183,21 @@ export function reportRunbookPlan(
   const { claim, objects, ownsClaim } = observed.names;
   const owner = ownsClaim ? "the action's (storage.existingClaim)" : "the chart's";
   planStep(report, 'claim', `${claim.namespace}/${claim.name}`, `${describeClaimPlan(plan.claim)}, ${owner}`);
+  if (plan.address) {
+    planStep(report, 'address', config.staticIp ?? '', describeAddressPlan(plan.address));
+    if (!isRefusal(plan.address)) planAdvice(report, plan.address);
+  }
   planStep(report, 'helm', `${ns}/${config.release.name}`, describeReleasePlan(plan.release));
   if (!isRefusal(plan.release)) planAdvice(report, plan.release);
   const service = objects?.controllerService;
   const served = service ? `Service ${service.name} (${service.type})` : 'the release';
   const server = objects?.apiServer ? `, Deployment ${objects.apiServer.name}` : '';
+  const ip = plan.address && !isRefusal(plan.address) && plan.address.ip ? ` ${plan.address.ip}` : '';
   planStep(
     report,
     'endpoint',
     `${ns}/${config.release.name}`,
-    `wait for the address of ${served}${server} and health`,
+    `wait for the address${ip} of ${served}${server} and health`,
   );
 }
 
@@ -165,6 +206,7 @@ export function planChangesAnything(plan: RunbookPlan): boolean {
   const { release, claim, schedule } = plan;
   return (
     plan.disk.action === 'create' ||
+    plan.address?.action === 'reserve' ||
     ['create', 'update', 'attach'].includes(schedule.action) ||
     plan.secrets.some((p) => p.action !== 'keep') ||
     plan.volume.action === 'create' ||
@@ -180,7 +222,8 @@ export function planChangesAnything(plan: RunbookPlan): boolean {
  * disk still gets its reclaim policy back to Retain first (except in plan mode, which changes nothing).
  */
 export async function refuseIfAny(config: Config, cluster: Cluster, plan: RunbookPlan): Promise<void> {
-  const refusal: Refusal | undefined = [plan.disk, plan.volume, plan.claim, plan.release].find(isRefusal);
+  const steps = [plan.disk, plan.volume, plan.claim, plan.release, ...(plan.address ? [plan.address] : [])];
+  const refusal: Refusal | undefined = steps.find(isRefusal);
   if (!refusal) return;
   if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
   throw refusalError(refusal);

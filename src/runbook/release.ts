@@ -31,6 +31,8 @@ export interface ReleaseNames {
   chartRefusal: Refusal | undefined;
   /** ingress-nginx.fullnameOverride, when the subchart's own names would not fit the API server's limits. */
   subchartFullname: string | undefined;
+  /** The IP of the static address (static-ip) the controller Service asks for, once it is known. */
+  loadBalancerIP?: string | undefined;
 }
 
 /** What the release plan is planned from: the observations it depends on. */
@@ -52,6 +54,7 @@ export function releaseTarget(
     auth: config.auth,
     ...(names.ownsClaim && names.claim ? { existingClaim: names.claim.name } : {}),
     ...(names.subchartFullname ? { subchartFullname: names.subchartFullname } : {}),
+    ...(names.loadBalancerIP ? { loadBalancerIP: names.loadBalancerIP } : {}),
   };
 }
 
@@ -88,12 +91,18 @@ export function planRelease(
 export async function nameRelease(
   config: Config,
   cluster: Cluster,
-  observed: { release: ReleaseObservation; volume: PersistentVolumePlan },
+  observed: {
+    release: ReleaseObservation;
+    volume: PersistentVolumePlan;
+    loadBalancerIP?: string | undefined;
+  },
 ): Promise<ReleaseNames> {
   const { chart, release } = observed.release;
   const claim = { namespace: config.release.namespace, name: ownClaimName(config) };
   const sticky = deployedSubchartName(config, release?.values);
-  const start = { claim, ownsClaim: chart.existingClaim, subchartFullname: sticky };
+  // The address the Service asks for: without it, a converged release would look changed and be rendered again.
+  const { loadBalancerIP } = observed;
+  const start = { claim, ownsClaim: chart.existingClaim, subchartFullname: sticky, loadBalancerIP };
   const provisional = planRelease(config, observed.release, observed.volume, undefined, start);
   if (isRefusal(provisional)) return { ...start, objects: undefined, chartRefusal: undefined };
   if (provisional.action === 'keep' && release?.manifest) return named(config, start, release.manifest);

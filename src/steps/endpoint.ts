@@ -21,6 +21,8 @@ export interface EndpointTarget {
   namespace: string;
   /** The ingress controller's Service, as the release named it (see releaseManifest.ts). */
   service: string;
+  /** The static address's IP (static-ip): the Service's URL counts only once it shows that one. */
+  loadBalancerIP?: string;
 }
 
 export interface ServerHealth {
@@ -40,7 +42,11 @@ export interface PollOptions {
  * The server URL users log in to, without credentials: the LoadBalancer's IP or hostname, or a node's
  * address and the NodePort. Undefined while the cluster has not assigned it yet.
  */
-export function serverUrlFromService(service: ServiceObject, nodes: NodeObject[]): string | undefined {
+export function serverUrlFromService(
+  service: ServiceObject,
+  nodes: NodeObject[],
+  loadBalancerIP?: string,
+): string | undefined {
   const ports = service.spec?.ports ?? [];
   const http = ports.find((p) => p.name === 'http') ?? ports[0];
   if (service.spec?.type === 'NodePort') {
@@ -49,7 +55,8 @@ export function serverUrlFromService(service: ServiceObject, nodes: NodeObject[]
   }
   const ingress = service.status?.loadBalancer?.ingress?.[0];
   const host = ingress?.ip || ingress?.hostname;
-  if (!host) return undefined;
+  // A Service moving to its static address shows the old one until GKE has moved its forwarding rule.
+  if (!host || (loadBalancerIP !== undefined && host !== loadBalancerIP)) return undefined;
   const port = http?.port ?? 80;
   return `http://${hostPart(host)}${port === 80 ? '' : `:${port}`}`;
 }
@@ -72,7 +79,7 @@ export async function discoverServerUrl(
   for (let poll = 0; ; poll++) {
     const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace: target.namespace });
     if (service?.spec?.type === 'NodePort') nodes ??= (await kube.list<NodeObject>('v1', 'Node')).items;
-    const url = service ? serverUrlFromService(service, nodes ?? []) : undefined;
+    const url = service ? serverUrlFromService(service, nodes ?? [], target.loadBalancerIP) : undefined;
     if (url) return url;
     if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
     if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
@@ -80,7 +87,7 @@ export async function discoverServerUrl(
       const waited = Math.round(deadline.totalMs / 1000);
       throw new ActionError(
         service
-          ? `Service ${name} got no ${service.spec?.type === 'NodePort' ? 'node address' : 'LoadBalancer address'} within ${waited}s`
+          ? `Service ${name} got no ${addressKind(service, target)} within ${waited}s`
           : `Service ${name} does not exist in ${target.namespace} after ${waited}s`,
         {
           hint:
@@ -91,6 +98,13 @@ export async function discoverServerUrl(
     }
     await sleep(options.pollMs ?? 5000);
   }
+}
+
+function addressKind(service: ServiceObject, target: EndpointTarget): string {
+  if (service.spec?.type === 'NodePort') return 'node address';
+  return target.loadBalancerIP
+    ? `LoadBalancer address at its static address ${target.loadBalancerIP} (its events say why, e.g. the IP is in use by another forwarding rule)`
+    : 'LoadBalancer address';
 }
 
 /** Polls `GET /api/health` with basic auth until the server says `healthy`. */

@@ -30,6 +30,8 @@ export interface ReleaseTarget extends ReleaseConfig {
   existingClaim?: string;
   /** ingress-nginx.fullnameOverride, given when the subchart's own names would exceed the API server's limits. */
   subchartFullname?: string;
+  /** The static address (static-ip) the controller Service asks for: what GKE honours, spec.loadBalancerIP. */
+  loadBalancerIP?: string;
 }
 
 export interface ReleaseFacts {
@@ -102,7 +104,12 @@ export function releaseValues(
     : { enabled: true, ...target.storage };
   const nginx = {
     ...(target.subchartFullname ? { fullnameOverride: target.subchartFullname } : {}),
-    controller: { service: { type: target.serviceType } },
+    controller: {
+      service: {
+        type: target.serviceType,
+        ...(target.loadBalancerIP ? { loadBalancerIP: target.loadBalancerIP } : {}),
+      },
+    },
   };
   return { storage, ingress, 'ingress-nginx': nginx };
 }

@@ -55,6 +55,8 @@ export class Addresses {
   readonly byKey = new Map<string, AddressJson>();
   /** Every IP this stand-in handed out or was given, so none is handed out again. */
   private readonly issued = new Set<string>();
+  /** Ephemeral IPs held by forwarding rules (no address resource): IP -> the rule's name. */
+  private readonly ephemeral = new Map<string, string>();
 
   constructor(private readonly ops: Operations) {}
 
@@ -77,7 +79,8 @@ export class Addresses {
   get(pathOrUrl: string): AddressJson | undefined {
     const key = relative(pathOrUrl);
     const address = this.byKey.get(key);
-    return address && this.ops.read(key, address, 'RESERVED');
+    // A promoted ephemeral IP is IN_USE by its forwarding rule from the moment its insert is DONE.
+    return address && this.ops.read(key, address, address.users?.length ? 'IN_USE' : 'RESERVED');
   }
 
   all(): AddressJson[] {
@@ -125,8 +128,18 @@ export class Addresses {
     return true;
   }
 
+  /**
+   * A forwarding rule holds the ephemeral `ip` (a load balancer that asked for no address): no address resource, but
+   * an insert that names this IP promotes it, as GCE does, to an address IN_USE by that rule.
+   */
+  holdEphemeral(ip: string, forwardingRuleName: string): void {
+    this.issued.add(ip);
+    this.ephemeral.set(ip, forwardingRuleName);
+  }
+
   /** The forwarding rule is gone: every address it used is RESERVED again. True if it used one. */
   free(forwardingRuleName: string): boolean {
+    for (const [ip, rule] of this.ephemeral) if (rule === forwardingRuleName) this.ephemeral.delete(ip);
     let freed = false;
     for (const address of this.byKey.values()) {
       const users = address.users?.filter((u) => !u.endsWith(`/forwardingRules/${forwardingRuleName}`));
@@ -169,11 +182,20 @@ export class Addresses {
     const op = this.ops.start(call, `regions/${region}`, 'insert', key);
     op.json.targetId = address.id;
     if (!op.failure) {
+      this.promote(address, `projects/${projectId}/regions/${region}`);
       this.issued.add(address.address);
       this.byKey.set(key, address);
       this.ops.awaitDone(key, op, 0);
     }
     return op;
+  }
+
+  /** An insert naming an ephemeral IP a forwarding rule holds reserves it in place: the rule keeps it, now static. */
+  private promote(address: AddressJson, regionPath: string): void {
+    const rule = this.ephemeral.get(address.address);
+    if (rule === undefined) return;
+    this.ephemeral.delete(address.address);
+    address.users = [link(`${regionPath}/forwardingRules/${rule}`)];
   }
 
   /** GCE refuses to release an address a forwarding rule uses. */

@@ -69,7 +69,12 @@ export interface ComputeStandIn {
    * users = [the rule's URL]. False when `ip` is not a reserved address of this stand-in or another rule uses it.
    */
   useAddress(ip: string, forwardingRuleName: string): boolean;
-  /** The forwarding rule is gone: the address it used is RESERVED again. False if it used none. */
+  /**
+   * The forwarding rule `forwardingRuleName` holds the ephemeral `ip` (no address resource): an insert with
+   * `address: ip` then promotes it to an address IN_USE by that rule (in the region the insert names).
+   */
+  holdEphemeralAddress(ip: string, forwardingRuleName: string): void;
+  /** The forwarding rule is gone: the address it used is RESERVED again (its ephemeral IP, forgotten). False if it used none. */
   freeAddress(forwardingRuleName: string): boolean;
   /** Writes the server's state on a disk (a copy; undefined: an empty disk). Throws for an unknown disk. */
   setDiskState(diskPath: string, state: ServerState | undefined): void;
@@ -173,6 +178,7 @@ function standInApi(parts: Parts, host: string, router: Router): ComputeStandIn 
     address: (resourcePathOrUrl) => addresses.get(resourcePathOrUrl),
     putAddress: (seed) => addresses.put(seed),
     useAddress: (ip, forwardingRuleName) => addresses.use(ip, forwardingRuleName),
+    holdEphemeralAddress: (ip, forwardingRuleName) => addresses.holdEphemeral(ip, forwardingRuleName),
     freeAddress: (forwardingRuleName) => addresses.free(forwardingRuleName),
     setDiskState: (diskPath, state) => {
       const disk = disks.get(diskPath);
