@@ -16,7 +16,7 @@ import { applyHelmRelease } from '../steps/helmRelease.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
 import { releaseObjects, type ReleaseObjects } from '../steps/releaseManifest.js';
 import { waitForRollout } from '../steps/rollout.js';
-import { observeServerState, settleStateReading } from '../steps/serverState.js';
+import { observeServerState, settleStateReading, type StateReading } from '../steps/serverState.js';
 import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSchedule.js';
 import type { Cluster } from './cluster.js';
 import type { ApplyContext } from './context.js';
@@ -269,8 +269,7 @@ export async function serveAndCheck(
     return;
   }
   // The state is read with every health check, so the one that answers healthy brings it along.
-  const readState = (): ReturnType<typeof observeServerState> =>
-    observeServerState(url, config.auth, deadline);
+  const readState = (): Promise<StateReading> => observeServerState(url, config.auth, deadline);
   const healthy = waitForHealth(url, config.auth, deadline, { kube, target: where, beside: readState });
   const health = await withProgress(`${url}/api/health to answer healthy`, deadline, healthy);
   reportRecovered(report);
