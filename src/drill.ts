@@ -136,7 +136,7 @@ export async function runDrill(
   const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production, existing);
   // Looked for beside the names: its state is read right before the snapshot.
-  ctx.productionServer = locateProductionServer(cluster.kube, config);
+  ctx.productionServer = locateProductionServer(cluster.kube, config, prepared.compute, deadline);
   // Refused before anything exists: there is nothing of this run's to clean up.
   const [, authCopy] = await Promise.all([
     refuseTakenNames(ctx, cluster.kube),

@@ -11,6 +11,7 @@ import {
   kubeWrites,
   ok,
 } from '../support/e2e.js';
+import { needsLoadBalancerAddresses } from '../support/network.js';
 
 // The state itself, seen through the server's own API: what a recovery brings back, what a drill proves against
 // production (read right before and right after its snapshot), and what the action says when it cannot read it.
@@ -177,6 +178,41 @@ describe('the state that came back, through the server’s own API', () => {
     assert.match(run.summary, /> \[!WARNING\]\n> - create-disk is never/);
   });
 });
+
+describe(
+  'a drill that cannot find production beside it reads production at its static-ip (helm 4)',
+  { skip: needsLoadBalancerAddresses },
+  () => {
+    let world: LocalWorld;
+    before(async () => {
+      world = await startLocalWorld({ flavour: 'helm4' });
+      world.compute.putDisk({ name: 'sky-api-server-state', sizeGb: 10, state: seeded });
+      ok(await world.run({ 'static-ip': 'skypilot-api' }));
+    });
+    after(() => world.close());
+
+    it('production’s release out of the drill’s sight, as on another cluster: compared at the static address', async () => {
+      // The drill cannot read production's release here, as a drill on a throwaway cluster cannot.
+      const lift = world.kube.deny({ verb: '*', group: '', resource: 'secrets', namespace: 'skypilot' });
+      try {
+        const run = ok(
+          await world.run({ 'static-ip': 'skypilot-api', mode: 'drill', 'drill-cleanup': 'true' }),
+        );
+        assert.match(
+          run.summary,
+          /State verified against production: 3 users \(alice, bob, carol\), 2 clusters/,
+        );
+        const without = ok(await world.run({ mode: 'drill', 'drill-cleanup': 'true' }));
+        assert.match(
+          without.summary,
+          /State not compared with production: production's state was not read: production's server could not be found beside the drill: .*(403|forbidden)/i,
+        );
+      } finally {
+        lift();
+      }
+    });
+  },
+);
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
