@@ -3,6 +3,9 @@
 // as the runner does, then loses the cluster and runs again: the same disk comes back at the same URL (static-ip;
 // behind a new URL where the machine has no load balancer addresses). Then the disk itself is lost, and it comes
 // back from its newest scheduled snapshot.
+// The server's users and clusters are written on the first disk, and each run reads them back through the
+// server's own API.
+import type { ServerState } from '../standins/compute/index.js';
 import { startLocalWorld, type LocalWorld } from '../standins/world.js';
 import type { ActionRun } from '../standins/runner.js';
 
@@ -12,7 +15,7 @@ function show(title: string, run: ActionRun): void {
   console.log(`\n=== ${title}: exit ${run.code} ===`);
   for (const line of run.stdout.split('\n')) {
     if (
-      /^(disk|backups|credentials|volume|address|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^SkyPilot API server ready/.test(
+      /^(disk|backups|credentials|volume|address|helm|endpoint|snapshot|cleanup) |^::(error|warning)|^State on the server|^::notice::SkyPilot API server ready/.test(
         line,
       )
     ) {
@@ -51,8 +54,14 @@ async function main(): Promise<void> {
       first,
     );
 
+    // What users did on the new server: the state its disk holds from now on.
+    world.compute.setDiskState(first.outputs.disk!, usersAndClusters);
+    console.log(
+      `\n*** Users log in and launch clusters: the disk now holds ${describe(usersAndClusters)}. ***`,
+    );
     const again = await world.run(production);
-    show('2. Rerun: converged, nothing changes', again);
+    show('2. Rerun: converged, nothing changes; the server shows its users and clusters', again);
+    sameState('the rerun', again);
 
     console.log(
       '\n*** The GKE cluster is lost: its API server, volumes and release are gone. The disk stays. ***',
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
       recovered,
     );
     checkRecovery(first, recovered, stable);
+    sameState('the recovery on a new cluster', recovered);
 
     await loseTheDisk(world, first.outputs.disk!);
     const restored = await world.run({ ...production, 'create-disk': 'never' });
@@ -73,6 +83,7 @@ async function main(): Promise<void> {
     );
     if (restored.outputs['restored-from'] !== 'snapshot:sky-api-server-state-scheduled-2')
       throw new Error('the disk did not come back from its newest snapshot');
+    sameState('the restore from a snapshot', restored);
   } finally {
     await world.close();
   }
@@ -91,6 +102,29 @@ function checkRecovery(first: ActionRun, recovered: ActionRun, stable: boolean):
   if (!sameDisk || recovered.outputs.restored !== 'true')
     throw new Error('the recovery did not reattach the disk');
   if (sameUrl !== stable) throw new Error(`the recovery's URL is ${stable ? 'new' : 'the same'}`);
+}
+
+/** The state the first disk is given: what its users made, read back after each loss. */
+const usersAndClusters: ServerState = {
+  users: [
+    { id: 'a1b2c3d4', name: 'alice', role: 'admin', created_at: 1767225600 },
+    { id: 'e5f6a7b8', name: 'bob', role: 'user', created_at: 1767312000 },
+    { id: 'c9d0e1f2', name: 'carol', role: 'user', created_at: 1767484800 },
+  ],
+  clusters: ['sky-dev', 'train-1'],
+};
+
+function describe(state: ServerState): string {
+  return `${state.users.length} users (${state.users.map((u) => u.name).join(', ')}) and ${state.clusters.length} clusters (${state.clusters.join(', ')})`;
+}
+
+/** The server answers with the users and clusters written on the first disk, read through its own API. */
+function sameState(what: string, run: ActionRun): void {
+  const [users, clusters] = [run.outputs['state-users'], run.outputs['state-clusters']];
+  console.log(`\nState after ${what}: ${users} users, ${clusters} clusters (state-users, state-clusters)`);
+  const expected = [String(usersAndClusters.users.length), String(usersAndClusters.clusters.length)];
+  if (users !== expected[0] || clusters !== expected[1])
+    throw new Error(`${what} did not bring back ${describe(usersAndClusters)}`);
 }
 
 /**
@@ -114,6 +148,8 @@ async function loseTheDisk(world: LocalWorld, disk: string): Promise<void> {
       sourceDisk: disk,
       sourceSnapshotSchedulePolicy: policy,
       creationTimestamp: taken(daysBefore),
+      // A snapshot holds what the disk held when it was taken.
+      state: world.compute.diskState(disk),
     });
   }
   console.log(

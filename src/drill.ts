@@ -7,7 +7,7 @@ import { onCancel, wasCancelled } from './lib/cancellation.js';
 import { ActionError, TakenError } from './lib/errors.js';
 import { isRefusal, refusalError } from './lib/plan.js';
 import { utcMinute } from './lib/time.js';
-import { planAdvice, planStep, type Report } from './report.js';
+import { planAdvice, planStep, stateSuffix, type Report } from './report.js';
 import { CANCELLED_CLEANUP_MS, DrillTeardown, type DrillPart } from './drillTeardown.js';
 import { applyRunbook } from './runbook/apply.js';
 import { connectToCluster, type Cluster, type Prepared } from './runbook/cluster.js';
@@ -20,6 +20,11 @@ import {
   reportRunbookPlan,
   type Observed,
 } from './runbook/plan.js';
+import {
+  locateProductionServer,
+  readProductionState,
+  type ProductionServer,
+} from './runbook/productionState.js';
 import {
   describeDiskPlan,
   diskResourcePath,
@@ -46,7 +51,9 @@ import {
 } from './steps/drillResources.js';
 import { mergeValues } from './steps/helmRelease.js';
 import type { ManifestResource } from './steps/releaseManifest.js';
+import { isEmptyState, type StateReading } from './steps/serverState.js';
 import { snapshotDisk } from './steps/snapshot.js';
+import { compareWithProduction, describeVerdict } from './steps/stateComparison.js';
 
 const DRILL_LABEL = 'skyha-drill';
 const HELM_RELEASE_LIMIT = 53;
@@ -103,6 +110,10 @@ interface DrillContext {
   authCopy: { manifest: KubeObject; login: DrillLogin } | undefined;
   /** What the drill release makes, once rendered: its cluster-scoped objects are cleaned up by name. */
   releaseResources: ManifestResource[];
+  /** Production's server, found beside the drill (see runbook/productionState.ts). */
+  productionServer?: Promise<ProductionServer>;
+  /** Production's state, read right before and right after the snapshot (`after` absent with `latest`). */
+  productionReads?: { before: StateReading; after?: Promise<StateReading> };
 }
 
 /**
@@ -124,6 +135,8 @@ export async function runDrill(
   // Reach the cluster before creating anything, so a bad cluster input leaves no drill disk behind.
   const cluster = await connectToCluster(config, report.tools!, deadline);
   const ctx = drillContext(config, deadline, report, prepared, production, existing);
+  // Looked for beside the names: its state is read right before the snapshot.
+  ctx.productionServer = locateProductionServer(cluster.kube, config, prepared.compute, deadline);
   // Refused before anything exists: there is nothing of this run's to clean up.
   const [, authCopy] = await Promise.all([
     refuseTakenNames(ctx, cluster.kube),
@@ -327,10 +340,11 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
     if (error instanceof TakenError) forgetFrom(ctx, error.resource);
     throw error;
   });
+  await verifyDrillState(ctx);
   report.restored = true;
   core.setOutput('restored', 'true');
   report.notes.push(
-    `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}.`,
+    `Drill ${names.runId}: the snapshot of ${production.resourcePath} came back healthy behind ${report.serverUrl}${stateSuffix(report)}.`,
   );
 }
 
@@ -353,6 +367,37 @@ function projectDrill(ctx: DrillContext, observed: Observed): Observed {
   return { ...observed, sources, release };
 }
 
+/**
+ * What came back, against production's reads around the snapshot: equal to either, verified; a restore that lost
+ * or invented something fails the drill, naming it. With `latest` the snapshot is older than the read: a
+ * difference is what a recovery from it would lose or bring back, told as a warning.
+ */
+async function verifyDrillState(ctx: DrillContext): Promise<void> {
+  const { report, existing } = ctx;
+  const notRead = { read: false, reason: 'it was not read', transient: false } as const;
+  const reads = ctx.productionReads;
+  const production = { before: reads?.before ?? notRead, after: await reads?.after };
+  const verdict = compareWithProduction(report.serverState ?? notRead, production);
+  let sentence = describeVerdict(verdict);
+  if (verdict.kind === 'differs' && !existing) {
+    report.stateVerdict = sentence;
+    throw new ActionError(sentence.replace(/\.$/, ''), {
+      hint: `Production was only read. Snapshot ${ctx.snapshotPath} did not bring its state back: look for writes it missed, and drill again`,
+    });
+  }
+  if (verdict.kind === 'differs' && existing)
+    sentence = `Snapshot ${existing.name} (taken ${utcMinute(existing.createdAt)}) differs from production now: ${verdict.detail}; a recovery from it would come back so.`;
+  const empty = report.serverState?.read === true && isEmptyState(report.serverState.state);
+  if (empty && verdict.kind === 'not-compared')
+    sentence += ' The drill server shows no state at all: the snapshot may be of an empty disk.';
+  report.stateVerdict = sentence;
+  const warn =
+    verdict.kind === 'inconclusive' ||
+    verdict.kind === 'differs' ||
+    (empty && verdict.kind === 'not-compared');
+  planAdvice(report, warn ? { warnings: [sentence] } : { notes: [sentence] });
+}
+
 /** The snapshot the drill restores: a new one of production, or (with `latest`) the newest one it already has. */
 function describeDrillSource(ctx: DrillContext): void {
   const { report, names, production, existing } = ctx;
@@ -372,8 +417,14 @@ function describeDrillSource(ctx: DrillContext): void {
 /** The drill's first write: a snapshot of production (none with `latest`, which restores an existing one). */
 async function takeDrillSnapshot(ctx: DrillContext): Promise<void> {
   const { prepared, names, production, existing, deadline } = ctx;
-  if (existing) return;
+  // With `latest` the snapshot is older: production is read once, to say what a recovery from it would differ by.
+  if (existing) {
+    ctx.productionReads = { before: await readProduction(ctx) };
+    return;
+  }
   const facts = projectedDiskFacts(prepared.target, useOf(production));
+  // Right before the snapshot, and right after it: production may change in between, and that is no bad restore.
+  const before = await readProduction(ctx);
   ctx.made.add('snapshot');
   await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline).catch(
     (error: unknown) => {
@@ -383,6 +434,13 @@ async function takeDrillSnapshot(ctx: DrillContext): Promise<void> {
       throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
     },
   );
+  ctx.productionReads = { before, after: readProduction(ctx) };
+}
+
+/** Production's state, through its own server; what stops it is the reason the drill gives for not comparing. */
+async function readProduction(ctx: DrillContext): Promise<StateReading> {
+  const server = await (ctx.productionServer ?? Promise.resolve({ unreachable: 'it was not looked for' }));
+  return readProductionState(server, ctx.config.auth, ctx.deadline);
 }
 
 const RERUN = 'Nothing of it was changed; run the drill again';

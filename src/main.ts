@@ -6,7 +6,9 @@ import { currentStep } from './lib/cancellation.js';
 import { Deadline } from './lib/deadline.js';
 import { describeError } from './lib/errors.js';
 import { removeAllScratch } from './lib/scratch.js';
-import { failedReport, newReport, writeSummary, type Report } from './report.js';
+import { failedReport, newReport, planAdvice, stateSuffix, writeSummary, type Report } from './report.js';
+import { diskResourcePath } from './steps/disk.js';
+import { planStateAdvice } from './steps/serverState.js';
 import { restoredFromOutput } from './steps/diskSource.js';
 import { cancelOnSignals, isOutOfTime } from './runbook/cancel.js';
 import { prepare } from './runbook/cluster.js';
@@ -91,8 +93,12 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   await applyWithLock(config, deadline, { prepared, cluster, report, observed }, plan);
   const restored = report.restored || report.restoredFrom?.kind === 'snapshot';
   const from = report.restoredFrom ? ` (restored from: ${restoredFromOutput(report.restoredFrom)})` : '';
+  // A recovery told to expect existing state (create-disk: never) that finds none says so, naming the disk.
+  const expected = config.disk.createDisk === 'never';
+  if (report.serverState)
+    planAdvice(report, planStateAdvice(report.serverState, expected, diskResourcePath(prepared.target)));
   core.notice(
     `SkyPilot API server ready at ${report.serverUrl}: restored ${String(report.restored ?? false)}${from}` +
-      (restored ? ', with its previous state' : ', with a new, empty state'),
+      (restored ? `, with its previous state${stateSuffix(report)}` : ', with a new, empty state'),
   );
 }

@@ -4,6 +4,7 @@ import type { Advice } from './lib/plan.js';
 import { age, secondsSince, utcMinute } from './lib/time.js';
 import { restoredFromOutput, type RestoredFrom } from './steps/diskSource.js';
 import { loginCommand } from './steps/endpoint.js';
+import { describeState, type StateReading } from './steps/serverState.js';
 import type { InstalledTools } from './tools/index.js';
 
 /** What a run found and did, filled in step by step so even a failed run summarises how far it got. */
@@ -31,6 +32,10 @@ export interface Report {
   backups?: string;
   /** The static address the server is reached at (static-ip), and whether this run reserved it. */
   address?: { resourcePath: string; ip: string; reserved: boolean };
+  /** The server's state, read through its API beside the last health check (see steps/serverState.ts). */
+  serverState?: StateReading;
+  /** A drill's verdict on that state against production's, as one sentence. */
+  stateVerdict?: string;
   /** What the plans warned about: printed as `::warning::` and kept for the summary. */
   warnings: string[];
   notes: string[];
@@ -76,6 +81,23 @@ export function reportRecovered(report: Report, now = Date.now()): void {
   core.setOutput('recovery-seconds', String(report.recoverySeconds));
 }
 
+/** What the server showed of its state: the `state-users` and `state-clusters` outputs (empty when not read). */
+export function reportServerState(report: Report, reading: StateReading): void {
+  report.serverState = reading;
+  if (!reading.read) {
+    core.info(`State on the server: not read: ${reading.reason}`);
+    return;
+  }
+  core.info(`State on the server: ${describeState(reading.state)}`);
+  core.setOutput('state-users', String(reading.state.users.length));
+  core.setOutput('state-clusters', String(reading.state.clusters.length));
+}
+
+/** ": 3 users (alice, bob, carol), 2 clusters (sky-dev, train-1)" when the state was read, else nothing. */
+export function stateSuffix(report: Report): string {
+  return report.serverState?.read ? `: ${describeState(report.serverState.state)}` : '';
+}
+
 /** Records one step of the plan and prints it as it is decided. */
 export function planStep(report: Report, step: string, resource: string, action: string): void {
   report.plan.push({ step, resource, action });
@@ -117,6 +139,9 @@ function summaryMarkdown(report: Report): string {
   if (report.address) lines.push(addressLine(report.address), '');
   const state = stateLine(report);
   if (state) lines.push(state, '');
+  const onServer = serverStateLine(report);
+  if (onServer) lines.push(onServer, '');
+  if (report.stateVerdict) lines.push(`**Drill:** ${report.stateVerdict}`, '');
   if (report.recoverySeconds !== undefined) lines.push(recoveryLine(report), '');
   if (report.backups) lines.push(`**Backups:** ${report.backups}`, '');
   if (report.plan.length) {
@@ -155,6 +180,14 @@ function stateLine(report: Report): string | undefined {
   if (from?.kind === 'disk' || report.restored)
     return '**State:** the existing disk was attached: the server kept its clusters, jobs and users.';
   return undefined;
+}
+
+function serverStateLine(report: Report): string | undefined {
+  const reading = report.serverState;
+  if (!reading) return undefined;
+  return reading.read
+    ? `**On the server:** ${describeState(reading.state)}, read through its API once it answered healthy.`
+    : `**On the server:** the state was not read: ${reading.reason}.`;
 }
 
 /** The two numbers users ask for after a recovery: how long it took (RTO) and how old the state is (RPO). */

@@ -15,9 +15,18 @@ export interface ServerState {
   users: ServerUser[];
   /** The names `GET /api/completion/cluster_name` completes from. */
   clusters: string[];
+  /** The names `GET /api/completion/storage_name` completes from (default none). */
+  storages?: string[];
+  /** The names `GET /api/completion/volume_name` completes from (default none). */
+  volumes?: string[];
 }
 
 /** A deep copy: a snapshot and the disk it was taken of never share rows. */
 export function copyServerState(state: ServerState): ServerState {
-  return { users: state.users.map((u) => ({ ...u })), clusters: [...state.clusters] };
+  return {
+    users: state.users.map((u) => ({ ...u })),
+    clusters: [...state.clusters],
+    ...(state.storages && { storages: [...state.storages] }),
+    ...(state.volumes && { volumes: [...state.volumes] }),
+  };
 }

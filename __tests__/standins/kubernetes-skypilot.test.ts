@@ -119,7 +119,7 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
     helm?.close();
   });
 
-  test('each release answers on its own address from the disk its claim is bound to; no state, empty lists', async () => {
+  test('each release answers on its own address from the disk its claim is bound to; no state: only the server’s own user', async () => {
     assert.notEqual(urls.production, urls.drill);
     assert.deepEqual(
       kube
@@ -133,8 +133,18 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
     );
     const users = await get(`${urls.production}/users`);
     assert.equal(users.status, 200);
-    // Service accounts are left out, as the server leaves them out.
-    assert.deepEqual(users.body, [
+    // The server's own user first (written at its start), then the disk's; service accounts are left out.
+    const [own, ...rest] = users.body as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      { ...own, created_at: typeof own?.created_at },
+      {
+        id: 'skypilot-system',
+        name: 'skypilot-system',
+        created_at: 'number',
+        role: 'admin',
+      },
+    );
+    assert.deepEqual(rest, [
       { id: 'a1b2c3d4', name: 'alice', created_at: 1767225600, role: 'admin' },
       { id: 'e5f6a7b8', name: 'bob', created_at: 1767312000, role: 'user' },
       { id: 'c9d0e1f2', name: 'carol', created_at: 1767484800, role: 'user' },
@@ -145,14 +155,28 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
       'sky-prod-gpu',
     ]);
 
-    assert.deepEqual(await get(`${urls.drill}/users`), { status: 200, body: [] });
+    // A new, empty disk: only the user the server writes at its start.
+    const fresh = await get(`${urls.drill}/users`);
+    assert.deepEqual(
+      (fresh.body as Array<{ id: string }>).map((u) => u.id),
+      ['skypilot-system'],
+    );
     assert.deepEqual(await get(`${urls.drill}/api/completion/cluster_name?incomplete=`), {
       status: 200,
       body: [],
     });
-    states.set(handles.drill, { users: [productionState.users[0]!], clusters: ['sky-dev'] });
+    for (const kind of ['storage', 'volume'])
+      assert.deepEqual((await get(`${urls.drill}/api/completion/${kind}_name?incomplete=`)).body, []);
+    states.set(handles.drill, {
+      users: [productionState.users[0]!],
+      clusters: ['sky-dev'],
+      storages: ['ckpts'],
+      volumes: ['data-vol'],
+    });
     assert.deepEqual((await get(`${urls.drill}/api/completion/cluster_name?incomplete=`)).body, ['sky-dev']);
-    assert.equal(((await get(`${urls.drill}/users`)).body as unknown[]).length, 1);
+    assert.deepEqual((await get(`${urls.drill}/api/completion/storage_name?incomplete=c`)).body, ['ckpts']);
+    assert.deepEqual((await get(`${urls.drill}/api/completion/volume_name?incomplete=x`)).body, []);
+    assert.equal(((await get(`${urls.drill}/users`)).body as unknown[]).length, 2);
   });
 
   test('names complete by prefix; incomplete is required; basic auth covers the state paths', async () => {
@@ -180,13 +204,17 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
     assert.equal(health.status, 200);
     assert.equal(field(health.body, 'version'), chartB.appVersion);
     // The upgraded server still mounts the same disk.
-    assert.equal(((await get(`${urls.production}/users`)).body as unknown[]).length, 3);
+    assert.equal(((await get(`${urls.production}/users`)).body as unknown[]).length, 4);
   });
 
   test('an older server without the state paths answers them 404 as FastAPI does; health still answers', async () => {
     await kube.configure({ stateEndpoints: false });
     try {
-      for (const path of ['/users', '/api/completion/cluster_name?incomplete=']) {
+      for (const path of [
+        '/users',
+        '/api/completion/cluster_name?incomplete=',
+        '/api/completion/storage_name?incomplete=',
+      ]) {
         assert.deepEqual(await get(`${urls.production}${path}`), {
           status: 404,
           body: { detail: 'Not Found' },

@@ -6,7 +6,7 @@ import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { isRefusal } from '../lib/plan.js';
 import { withProgress } from '../lib/progress.js';
-import { reportRecovered, reportRestoredFrom, type Report } from '../report.js';
+import { reportRecovered, reportRestoredFrom, reportServerState, type Report } from '../report.js';
 import { applyAddressPlan } from '../steps/address.js';
 import { applyClaimPlan, verifyClaimBinding, type ClaimRef } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
@@ -16,6 +16,7 @@ import { applyHelmRelease } from '../steps/helmRelease.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
 import { releaseObjects, type ReleaseObjects } from '../steps/releaseManifest.js';
 import { waitForRollout } from '../steps/rollout.js';
+import { observeServerState, settleStateReading, type StateReading } from '../steps/serverState.js';
 import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSchedule.js';
 import type { Cluster } from './cluster.js';
 import type { ApplyContext } from './context.js';
@@ -262,12 +263,19 @@ export async function serveAndCheck(
   report.serverUrl = url;
   core.setOutput('server-url', url);
   enterStep('health');
-  if (!config.healthCheck) return;
-  const healthy = waitForHealth(url, config.auth, deadline, { kube, target: where });
+  if (!config.healthCheck) {
+    const reason = 'health-check is false, and the state is read only once the server answers healthy';
+    reportServerState(report, { read: false, reason, transient: false });
+    return;
+  }
+  // The state is read with every health check, so the one that answers healthy brings it along.
+  const readState = (): Promise<StateReading> => observeServerState(url, config.auth, deadline);
+  const healthy = waitForHealth(url, config.auth, deadline, { kube, target: where, beside: readState });
   const health = await withProgress(`${url}/api/health to answer healthy`, deadline, healthy);
   reportRecovered(report);
   if (health.version) {
     report.serverVersion = health.version;
     core.setOutput('server-version', health.version);
   }
+  reportServerState(report, await settleStateReading(health.beside, readState));
 }

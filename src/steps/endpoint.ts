@@ -107,13 +107,16 @@ function addressKind(service: ServiceObject, target: EndpointTarget): string {
     : 'LoadBalancer address';
 }
 
-/** Polls `GET /api/health` with basic auth until the server says `healthy`. */
-export async function waitForHealth(
+/**
+ * Polls `GET /api/health` with basic auth until the server says `healthy`. `beside` is asked with every poll, at
+ * the same moment: the answer given with the healthy one comes back with it, so it costs no round trip of its own.
+ */
+export async function waitForHealth<B = never>(
   url: string,
   auth: { username: string; password: string | undefined },
   deadline: Deadline,
-  options: PollOptions & { kube?: KubernetesClient; target?: EndpointTarget } = {},
-): Promise<ServerHealth> {
+  options: PollOptions & { kube?: KubernetesClient; target?: EndpointTarget; beside?: () => Promise<B> } = {},
+): Promise<ServerHealth & { beside?: B }> {
   const handlers =
     auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
   let rejected = 0;
@@ -122,8 +125,11 @@ export async function waitForHealth(
     // Each poll's socket timeout is what is left of the run (10 s at most), so a silent server cannot outlast it.
     const socketTimeout = Math.max(1000, Math.min(10_000, deadline.remainingMs()));
     const client = new HttpClient('skyha-action', handlers, { socketTimeout, allowRetries: false });
-    const answer = await healthOnce(client, `${url}/api/health`).finally(() => client.dispose());
-    if (answer.kind === 'healthy') return { url, ...answer.health };
+    const [answer, beside] = await Promise.all([
+      healthOnce(client, `${url}/api/health`).finally(() => client.dispose()),
+      options.beside?.(),
+    ]);
+    if (answer.kind === 'healthy') return { url, ...answer.health, ...(beside !== undefined && { beside }) };
     if (answer.kind === 'unauthorized') {
       if (auth.password === undefined) {
         core.warning(

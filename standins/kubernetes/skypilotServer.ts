@@ -10,9 +10,11 @@ import { namespaceOf, rec, str, type KubeObject } from './resources.js';
 // - GET /api/health -> {status, api_version, version, version_on_disk, commit, basic_auth_enabled, user,
 //   service_account_token_enabled, ingress_basic_auth_enabled, latest_version}; 503 while unhealthy.
 // - GET /users -> [{"id", "name", "created_at", "role"}] in the database's order, service accounts (ids "sa-...")
-//   left out; created_at in Unix seconds; never password hashes.
-// - GET /api/completion/cluster_name?incomplete=P -> ["name", ...]: the cluster names starting with P. `incomplete`
-//   is a required query parameter: without it FastAPI answers 422 {"detail": [{"type": "missing", ...}]}.
+//   left out; created_at in Unix seconds; never password hashes. The server writes its own user `skypilot-system`
+//   into the database at every start (its internal daemons run as it: sky/server/requests/executor.py), so even a
+//   server on a new, empty disk lists that one user.
+// - GET /api/completion/{cluster,storage,volume}_name?incomplete=P -> ["name", ...]: the names starting with P.
+//   `incomplete` is a required query parameter: without it FastAPI answers 422 {"detail": [{"type": "missing", ...}]}.
 // - Any other path: 404 {"detail": "Not Found"}; another method on these paths: 405 {"detail": "Method Not Allowed"}.
 // The version comes from the image tag, which the chart sets from its appVersion, so the version follows the chart
 // version that deployed the server (an upgrade A -> B shows in /api/health); the state (users, clusters) from the
@@ -26,30 +28,45 @@ export function serveSkyPilot(
   res: http.ServerResponse,
 ): void {
   const { path, query, req } = request;
-  const stateful =
-    cluster.options.stateEndpoints && (path === '/users' || path === '/api/completion/cluster_name');
+  const stateful = cluster.options.stateEndpoints && (path === '/users' || COMPLETIONS[path] !== undefined);
   if (path === '/api/health') return serveHealth(cluster, pod, req, res);
   if (!stateful) return json(res, 404, { detail: 'Not Found' });
   if (req.method !== 'GET') return json(res, 405, { detail: 'Method Not Allowed' });
   const state = stateOnDisk(cluster, pod) ?? { users: [], clusters: [] };
-  if (path === '/users') {
-    const users = state.users.filter((u) => !u.id.startsWith('sa-'));
-    return json(
-      res,
-      200,
-      users.map((u) => ({ id: u.id, name: u.name, created_at: u.created_at, role: u.role })),
-    );
-  }
+  if (path === '/users') return json(res, 200, listUsers(state, pod));
   const incomplete = query.get('incomplete');
   if (incomplete === null) {
     const missing = { type: 'missing', loc: ['query', 'incomplete'], msg: 'Field required', input: null };
     return json(res, 422, { detail: [missing] });
   }
+  const names = COMPLETIONS[path]!(state);
   json(
     res,
     200,
-    state.clusters.filter((name) => name.startsWith(incomplete)),
+    names.filter((name) => name.startsWith(incomplete)),
   );
+}
+
+/** The completion endpoints, each answered from its table of the state database. */
+const COMPLETIONS: Record<string, ((state: ServerState) => string[]) | undefined> = {
+  '/api/completion/cluster_name': (state) => state.clusters,
+  '/api/completion/storage_name': (state) => state.storages ?? [],
+  '/api/completion/volume_name': (state) => state.volumes ?? [],
+};
+
+/** GET /users: the server's own user first (written when it started on this disk), then the disk's users. */
+function listUsers(state: ServerState, pod: KubeObject): Record<string, unknown>[] {
+  const started = Date.parse(str(rec(pod.metadata).creationTimestamp) ?? '');
+  const system = {
+    id: 'skypilot-system',
+    name: 'skypilot-system',
+    role: 'admin',
+    created_at: Math.floor((Number.isNaN(started) ? Date.now() : started) / 1000),
+  };
+  const users = state.users.some((u) => u.id === system.id) ? state.users : [system, ...state.users];
+  return users
+    .filter((u) => !u.id.startsWith('sa-'))
+    .map((u) => ({ id: u.id, name: u.name, created_at: u.created_at, role: u.role }));
 }
 
 function serveHealth(
