@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
 import { readActionSpec, renderReadme } from '../scripts/docs.js';
+import { formatFinding, readWorkflows } from '../scripts/lint-workflows.js';
+import { actionInputFindings } from '../scripts/workflowCalls.js';
 import { DEFAULTS } from '../src/config/config.js';
 import { repoRoot } from '../standins/runner.js';
 
@@ -46,18 +47,10 @@ describe('README and action.yml agree', () => {
     for (const [name, value] of pairs) assert.equal(spec.inputs[name]?.default, value, name);
   });
 
-  it('the example workflows use only declared inputs', () => {
-    const dir = path.join(repoRoot, 'examples');
-    for (const file of fs.readdirSync(dir).filter((name) => /\.ya?ml$/.test(name))) {
-      const workflow = parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
-        jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>;
-      };
-      for (const job of Object.values(workflow.jobs)) {
-        for (const step of job.steps.filter((s) => s.uses?.includes('skyha-action'))) {
-          for (const name of Object.keys(step.with ?? {})) assert.ok(name in spec.inputs, `${file}: ${name}`);
-        }
-      }
-    }
+  it('the example workflows give the action only declared inputs, and every required one', () => {
+    const examples = readWorkflows().filter((w) => w.path.startsWith('examples/'));
+    assert.ok(examples.some((w) => w.text.includes('skyha-action@')));
+    assert.deepEqual(actionInputFindings(examples, spec).map(formatFinding), []);
   });
 
   it('examples/local.env sets only declared inputs, as the runner names them (and its commented-out ones too)', () => {
