@@ -136,3 +136,19 @@ describe('README: for users first, with commands that exist', () => {
     for (const row of rows) assert.equal(row.split(' | ').length, 3, `a row without its fix: ${row}`);
   });
 });
+
+describe('README and CONTRIBUTING name files that exist in the repository', () => {
+  // A path in backticks under a folder of this repository; `<resource>` stands for a name still to be chosen.
+  const REPO_PATH = /^(?:src|standins|scripts|__tests__|bench|examples|\.github)\/[^\s<>*]*$/;
+  for (const doc of ['README.md', 'CONTRIBUTING.md']) {
+    it(doc, () => {
+      const text = fs.readFileSync(path.join(repoRoot, doc), 'utf8');
+      const spans = [...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
+      const paths = spans.flatMap((span) => span.split(/\s+/)).filter((word) => REPO_PATH.test(word));
+      assert.ok(paths.length > 0);
+      for (const file of paths) assert.ok(fs.existsSync(path.join(repoRoot, file)), `${doc} names ${file}`);
+      const outside = spans.flatMap((span) => span.split(/\s+/)).filter((word) => word.startsWith('../'));
+      assert.deepEqual(outside, [], `${doc} names files outside the repository`);
+    });
+  }
+});
