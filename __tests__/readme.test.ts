@@ -75,6 +75,7 @@ describe('README: for users first, with commands that exist', () => {
   it('what users need comes before what developers need, in this order', () => {
     const order = [
       'Prerequisites',
+      'Setup',
       'Usage',
       'Versioning',
       'Inputs',
@@ -125,6 +126,40 @@ describe('README: for users first, with commands that exist', () => {
       assert.match(ref!, /@[0-9a-f]{40}$/, line);
       assert.match(comment!, /# v\d+\.\d+\.\d+/, `${line}: the pinned version in a comment`);
     }
+  });
+
+  it('Setup gives the gcloud commands of workload identity federation and the roles of each mode', () => {
+    const text = section('Setup');
+    for (const command of [
+      /gcloud iam workload-identity-pools create /,
+      /gcloud iam workload-identity-pools providers create-oidc .*\n(.*\n)*.*--attribute-condition/,
+      /--role roles\/iam\.workloadIdentityUser/,
+      /principalSet:\/\/iam\.googleapis\.com\/\$POOL\/attribute\.repository\/\$REPO/,
+    ])
+      assert.match(text, command);
+    for (const mode of ['deploy', 'plan', 'drill'])
+      assert.match(text, new RegExp(`^ *\\| ${mode} \\(`, 'm'), mode);
+    assert.match(text, /roles\/container\.admin/);
+  });
+
+  it("Setup's table names every variable, secret and environment the examples use, and nothing else", () => {
+    const rows = section('Setup')
+      .split('\n')
+      .map((line) => /^\| `([A-Za-z_-]+)` +\| (variable|secret|environment)/.exec(line))
+      .filter((m) => m !== null)
+      .map((m) => `${m[2]} ${m[1]}`);
+    const examples = fs
+      .readdirSync(path.join(repoRoot, 'examples'))
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => fs.readFileSync(path.join(repoRoot, 'examples', f), 'utf8'))
+      .join('\n');
+    const used = new Set([
+      ...[...examples.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => `variable ${m[1]}`),
+      ...[...examples.matchAll(/\bsecrets\.([A-Z_]+)/g)].map((m) => `secret ${m[1]}`),
+      ...[...examples.matchAll(/^\s+environment: ([a-z][\w-]*)\s*$/gm)].map((m) => `environment ${m[1]}`),
+    ]);
+    used.delete('secret GITHUB_TOKEN');
+    assert.deepEqual([...rows].sort(), [...used].sort());
   });
 
   it('troubleshooting covers the errors users meet, each with what to do', () => {
