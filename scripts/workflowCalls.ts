@@ -32,6 +32,10 @@ export interface ActionInputs {
   inputs: Record<string, { required?: boolean }>;
 }
 
+export interface ActionOutputs {
+  outputs: Record<string, unknown>;
+}
+
 type InputType = 'string' | 'number' | 'boolean';
 
 /** A workflow parsed once, with a way to turn a node back into its line and column. */
@@ -276,7 +280,17 @@ function givenType(doc: Document, value: unknown): InputType | undefined {
 /** The steps that run this action: `uses: <owner>/skyha-action@<ref>`. */
 const THIS_ACTION = /^[A-Za-z0-9_.-]+\/skyha-action@/;
 
-const KIND = 'action-input';
+/** The steps of a workflow that run this action, with the `uses:` they name. */
+function actionSteps(parsed: Parsed): Array<{ step: YAMLMap; uses: string }> {
+  return pairs(mapAt(parsed.doc, ['jobs'])).flatMap((job) => {
+    const steps = isMap(job.value) ? job.value.get('steps', true) : undefined;
+    const items = steps && 'items' in steps ? (steps.items as Node[]) : [];
+    return items.filter(isMap).flatMap((step) => {
+      const uses = step.get('uses');
+      return typeof uses === 'string' && THIS_ACTION.test(uses) ? [{ step, uses }] : [];
+    });
+  });
+}
 
 /** Every input a step passes to this action is declared in action.yml, and every required one is passed. */
 export function actionInputFindings(workflows: WorkflowFile[], action: ActionInputs): Finding[] {
@@ -285,39 +299,54 @@ export function actionInputFindings(workflows: WorkflowFile[], action: ActionInp
     .map(([name]) => name);
   return workflows.flatMap((file) => {
     const parsed = parse(file);
-    return pairs(mapAt(parsed.doc, ['jobs'])).flatMap((job) => {
-      const steps = isMap(job.value) ? job.value.get('steps', true) : undefined;
-      const items = steps && 'items' in steps ? (steps.items as Node[]) : [];
-      return items.filter(isMap).flatMap((step) => {
-        const uses = step.get('uses');
-        if (typeof uses !== 'string' || !THIS_ACTION.test(uses)) return [];
-        const withMap = step.get('with', true);
-        const given = pairs(isMap(withMap) ? withMap : undefined);
-        const unknown = given
-          .filter((pair) => !(keyOf(pair) in action.inputs))
-          .map((pair) =>
-            finding(
-              parsed,
-              pair.key as Node,
-              `${uses} has no input "${keyOf(pair)}" (action.yml)`,
-              undefined,
-              KIND,
-            ),
-          );
-        const passed = new Set(given.map(keyOf));
-        const missing = required
-          .filter((name) => !passed.has(name))
-          .map((name) =>
-            finding(
-              parsed,
-              step,
-              `${uses} requires input "${name}" (action.yml), which is not passed`,
-              undefined,
-              KIND,
-            ),
-          );
-        return [...unknown, ...missing];
-      });
+    return actionSteps(parsed).flatMap(({ step, uses }) => {
+      const withMap = step.get('with', true);
+      const given = pairs(isMap(withMap) ? withMap : undefined);
+      const unknown = given
+        .filter((pair) => !(keyOf(pair) in action.inputs))
+        .map((pair) =>
+          finding(
+            parsed,
+            pair.key as Node,
+            `${uses} has no input "${keyOf(pair)}" (action.yml)`,
+            undefined,
+            'action-input',
+          ),
+        );
+      const passed = new Set(given.map(keyOf));
+      const missing = required
+        .filter((name) => !passed.has(name))
+        .map((name) =>
+          finding(
+            parsed,
+            step,
+            `${uses} requires input "${name}" (action.yml), which is not passed`,
+            undefined,
+            'action-input',
+          ),
+        );
+      return [...unknown, ...missing];
     });
+  });
+}
+
+/** Every `steps.ID.outputs.NAME` read of a step that runs this action names an output action.yml declares. */
+export function actionOutputFindings(workflows: WorkflowFile[], action: ActionOutputs): Finding[] {
+  return workflows.flatMap((file) => {
+    const parsed = parse(file);
+    const ids = new Set(
+      actionSteps(parsed).flatMap(({ step }) => [step.get('id')].filter((id) => typeof id === 'string')),
+    );
+    return [...file.text.matchAll(/\bsteps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)/g)]
+      .filter((m) => ids.has(m[1]!) && !(m[2]! in action.outputs))
+      .map((m) =>
+        finding(
+          parsed,
+          undefined,
+          `steps.${m[1]}.outputs.${m[2]}: action.yml has no output "${m[2]}"`,
+          m.index,
+          'action-output',
+        ),
+      );
   });
 }

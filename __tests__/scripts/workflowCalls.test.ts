@@ -4,6 +4,7 @@ import { readActionSpec } from '../../scripts/docs.js';
 import { readWorkflows } from '../../scripts/lint-workflows.js';
 import {
   actionInputFindings,
+  actionOutputFindings,
   calledPath,
   reusableCallFindings,
   type Finding,
@@ -194,6 +195,34 @@ describe('the inputs a step gives this action against action.yml', () => {
     const found = messages(actionInputFindings([step('          cluster: b\n')], spec));
     assert.deepEqual(found, [
       '7:9 org/skyha-action@v1 requires input "zone" (action.yml), which is not passed',
+    ]);
+  });
+});
+
+describe('the outputs a workflow reads from this action against action.yml', () => {
+  const spec = { outputs: { 'server-url': {}, changes: {} } };
+  const workflow: WorkflowFile = {
+    path: 'examples/x.yml',
+    text: `on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    outputs:
+      changes: \${{ steps.sky.outputs.changes }}
+      plan: \${{ steps.sky.outputs.plan }}
+    steps:
+      - id: sky
+        uses: org/skyha-action@v1
+        with: { zone: a }
+      - id: other
+        run: echo "x=1" >> "$GITHUB_OUTPUT"
+      - run: echo "\${{ steps.sky.outputs.server-url }} \${{ steps.other.outputs.x }}"
+`,
+  };
+
+  it("finds an output the action does not declare, and leaves other steps' outputs alone", () => {
+    assert.deepEqual(messages(actionOutputFindings([workflow], spec)), [
+      '7:17 steps.sky.outputs.plan: action.yml has no output "plan"',
     ]);
   });
 });
