@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { parse } from 'yaml';
 import { readActionSpec, renderReadme } from '../scripts/docs.js';
+import { formatFinding, readWorkflows } from '../scripts/lint-workflows.js';
+import { actionInputFindings } from '../scripts/workflowCalls.js';
 import { DEFAULTS } from '../src/config/config.js';
 import { repoRoot } from '../standins/runner.js';
 
@@ -46,18 +47,10 @@ describe('README and action.yml agree', () => {
     for (const [name, value] of pairs) assert.equal(spec.inputs[name]?.default, value, name);
   });
 
-  it('the example workflows use only declared inputs', () => {
-    const dir = path.join(repoRoot, 'examples');
-    for (const file of fs.readdirSync(dir).filter((name) => /\.ya?ml$/.test(name))) {
-      const workflow = parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
-        jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>;
-      };
-      for (const job of Object.values(workflow.jobs)) {
-        for (const step of job.steps.filter((s) => s.uses?.includes('skyha-action'))) {
-          for (const name of Object.keys(step.with ?? {})) assert.ok(name in spec.inputs, `${file}: ${name}`);
-        }
-      }
-    }
+  it('the example workflows give the action only declared inputs, and every required one', () => {
+    const examples = readWorkflows().filter((w) => w.path.startsWith('examples/'));
+    assert.ok(examples.some((w) => w.text.includes('skyha-action@')));
+    assert.deepEqual(actionInputFindings(examples, spec).map(formatFinding), []);
   });
 
   it('examples/local.env sets only declared inputs, as the runner names them (and its commented-out ones too)', () => {
@@ -82,6 +75,7 @@ describe('README: for users first, with commands that exist', () => {
   it('what users need comes before what developers need, in this order', () => {
     const order = [
       'Prerequisites',
+      'Setup',
       'Usage',
       'Versioning',
       'Inputs',
@@ -123,12 +117,49 @@ describe('README: for users first, with commands that exist', () => {
   it('every example workflow is linked, and every other action the README shows is pinned by commit SHA', () => {
     for (const file of fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.yml')))
       assert.ok(readme.includes(`(examples/${file})`), `examples/${file} is not linked`);
-    const uses = [...readme.matchAll(/uses: ([^\s]+)(.*)$/gm)].filter((m) => !m[1]!.includes('skyha-action'));
+    // This action, and a workflow of the user's own repository (`./`), have no release to pin.
+    const uses = [...readme.matchAll(/uses: ([^\s]+)(.*)$/gm)].filter(
+      (m) => !m[1]!.includes('skyha-action') && !m[1]!.startsWith('./'),
+    );
     assert.ok(uses.length > 0);
     for (const [line, ref, comment] of uses) {
       assert.match(ref!, /@[0-9a-f]{40}$/, line);
       assert.match(comment!, /# v\d+\.\d+\.\d+/, `${line}: the pinned version in a comment`);
     }
+  });
+
+  it('Setup gives the gcloud commands of workload identity federation and the roles of each mode', () => {
+    const text = section('Setup');
+    for (const command of [
+      /gcloud iam workload-identity-pools create /,
+      /gcloud iam workload-identity-pools providers create-oidc .*\n(.*\n)*.*--attribute-condition/,
+      /--role roles\/iam\.workloadIdentityUser/,
+      /principalSet:\/\/iam\.googleapis\.com\/\$POOL\/attribute\.repository\/\$REPO/,
+    ])
+      assert.match(text, command);
+    for (const mode of ['deploy', 'plan', 'drill'])
+      assert.match(text, new RegExp(`^ *\\| ${mode} \\(`, 'm'), mode);
+    assert.match(text, /roles\/container\.admin/);
+  });
+
+  it("Setup's table names every variable, secret and environment the examples use, and nothing else", () => {
+    const rows = section('Setup')
+      .split('\n')
+      .map((line) => /^\| `([A-Za-z_-]+)` +\| (variable|secret|environment)/.exec(line))
+      .filter((m) => m !== null)
+      .map((m) => `${m[2]} ${m[1]}`);
+    const examples = fs
+      .readdirSync(path.join(repoRoot, 'examples'))
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => fs.readFileSync(path.join(repoRoot, 'examples', f), 'utf8'))
+      .join('\n');
+    const used = new Set([
+      ...[...examples.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => `variable ${m[1]}`),
+      ...[...examples.matchAll(/\bsecrets\.([A-Z_]+)/g)].map((m) => `secret ${m[1]}`),
+      ...[...examples.matchAll(/^\s+environment: ([a-z][\w-]*)\s*$/gm)].map((m) => `environment ${m[1]}`),
+    ]);
+    used.delete('secret GITHUB_TOKEN');
+    assert.deepEqual([...rows].sort(), [...used].sort());
   });
 
   it('troubleshooting covers the errors users meet, each with what to do', () => {
@@ -139,4 +170,20 @@ describe('README: for users first, with commands that exist', () => {
     const rows = text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| the error'));
     for (const row of rows) assert.equal(row.split(' | ').length, 3, `a row without its fix: ${row}`);
   });
+});
+
+describe('README and CONTRIBUTING name files that exist in the repository', () => {
+  // A path in backticks under a folder of this repository; `<resource>` stands for a name still to be chosen.
+  const REPO_PATH = /^(?:src|standins|scripts|__tests__|bench|examples|\.github)\/[^\s<>*]*$/;
+  for (const doc of ['README.md', 'CONTRIBUTING.md']) {
+    it(doc, () => {
+      const text = fs.readFileSync(path.join(repoRoot, doc), 'utf8');
+      const spans = [...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
+      const paths = spans.flatMap((span) => span.split(/\s+/)).filter((word) => REPO_PATH.test(word));
+      assert.ok(paths.length > 0);
+      for (const file of paths) assert.ok(fs.existsSync(path.join(repoRoot, file)), `${doc} names ${file}`);
+      const outside = spans.flatMap((span) => span.split(/\s+/)).filter((word) => word.startsWith('../'));
+      assert.deepEqual(outside, [], `${doc} names files outside the repository`);
+    });
+  }
 });

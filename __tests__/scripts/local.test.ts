@@ -86,11 +86,12 @@ describe('npm run local: the action under @github/local-action, against the stan
       assert.match(run.out, new RegExp(`^The run succeeded: ${entry}$`, 'm'));
       assert.ok(!run.out.includes(WORLD.password), 'the password reached the log');
       assertStateIntact(world);
-      // examples/local.env asks for daily snapshots: its inputs reached the run, over the stand-ins' file.
+      // examples/local.env asks for daily snapshots: its inputs reached the run, over the stand-ins' file. The
+      // schedule is the zonal disk's own, <disk>-<zone>-snapshots.
       const attached = world.compute.disk(DISK)?.resourcePolicies ?? [];
       assert.deepEqual(
         attached.map((url) => url.replace(/^.*\/resourcePolicies\//, '')),
-        ['sky-api-server-state-snapshots'],
+        [`sky-api-server-state-${WORLD.zone}-snapshots`],
       );
     });
 
