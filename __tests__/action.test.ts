@@ -42,6 +42,8 @@ describe('bad inputs stop the bundled action before anything is touched', () => 
     ['namespace', { namespace: 'Sky' }],
     ['health-check', { 'health-check': 'ture' }],
     ['timeout', { timeout: 'forever' }],
+    // A bare number: 15 seconds once, where its writer meant minutes.
+    ['timeout', { timeout: '15' }],
     ['web-password', { 'web-password': '' }],
     ['chart', { chart: '--kubeconfig=/etc/passwd' }],
     ['mode', { mode: 'destroy' }],

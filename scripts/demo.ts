@@ -79,10 +79,13 @@ async function main(): Promise<void> {
     const restored = await world.run({ ...production, 'create-disk': 'never' });
     show('4. Recovery after the disk is lost: restored from its newest snapshot', restored);
     console.log(
-      `\nRestored from: ${restored.outputs['restored-from']}; recovery took ${restored.outputs['recovery-seconds']} s`,
+      `\nRestored: ${restored.outputs.restored}, from ${restored.outputs['restored-from']}; recovery took ${restored.outputs['recovery-seconds']} s`,
     );
     if (restored.outputs['restored-from'] !== 'snapshot:sky-api-server-state-scheduled-2')
       throw new Error('the disk did not come back from its newest snapshot');
+    // The snapshot's state existed before the run: a restore, as much as the reattached disk was.
+    if (restored.outputs.restored !== 'true')
+      throw new Error('the restore from a snapshot is not restored=true');
     sameState('the restore from a snapshot', restored);
   } finally {
     await world.close();

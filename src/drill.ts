@@ -12,6 +12,7 @@ import { CANCELLED_CLEANUP_MS, DrillTeardown, type DrillPart } from './drillTear
 import { applyRunbook } from './runbook/apply.js';
 import { connectToCluster, type Cluster, type Prepared } from './runbook/cluster.js';
 import { observeRunbook } from './runbook/observe.js';
+import { reportPlan } from './runbook/planOutputs.js';
 import { checkPermissions } from './runbook/permissions.js';
 import {
   planRunbook,
@@ -324,6 +325,7 @@ async function restoreDrill(ctx: DrillContext, cluster: Cluster): Promise<void> 
   const observed = projectDrill(ctx, (await observeRunbook(drill, deadline, copy, report, cluster)).observed);
   const plan = planRunbook(drill, observed);
   reportRunbookPlan(report, drill, plan, observed);
+  reportPlan(report, plan);
   await refuseIfAny(drill, cluster, plan);
   const needs = { namespace: names.namespace, copiesSecret: !!ctx.authCopy, cleanup: config.drillCleanup };
   await checkPermissions(drill, cluster, { report, plan, observed, deadline }, { lock: false, drill: needs });

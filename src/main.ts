@@ -15,6 +15,7 @@ import { prepare } from './runbook/cluster.js';
 import { applyWithLock } from './runbook/lock.js';
 import { observeRunbook } from './runbook/observe.js';
 import { checkPermissions } from './runbook/permissions.js';
+import { reportAsItIs, reportPlan } from './runbook/planOutputs.js';
 import { planRunbook, refuseIfAny, reportRunbookPlan, secureStateVolume } from './runbook/plan.js';
 
 /** The runbook, in order. Every input is checked before anything is touched. */
@@ -30,6 +31,7 @@ export async function run(): Promise<void> {
     forgetSecretInputs();
     const { mode, release, auth } = config;
     report = newReport(mode, release.name, release.namespace, auth.username, startedAt);
+    if (auth.authSecret) report.authSecret = `${release.namespace}/${auth.authSecret}`;
     deadline = Deadline.forRun(config.timeoutMs);
     await Promise.race([work(config, deadline, report), cancellation.done]);
   } catch (error) {
@@ -80,8 +82,12 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   core.startGroup('Plan: what is there, and what this run changes');
   reportRunbookPlan(report, config, planned, seen);
   core.endGroup();
+  reportPlan(report, planned);
+  if (config.mode === 'plan')
+    await reportAsItIs(config, cluster.kube, { observed: seen, plan: planned }, report);
   // Whatever stops the run from here on (a refusal, the lock, a failed step), the disk outlives its claim.
   const { observed, plan } = await secureStateVolume(config, cluster, seen, planned);
+  if (plan !== planned) report.changedAlready = true;
   await refuseIfAny(config, cluster, plan);
   // Plan mode asks too: what a deploy would need is what plan mode is for.
   await checkPermissions(config, cluster, { report, plan, observed, deadline }, { lock: true });
@@ -91,7 +97,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   }
   // The release lock is taken only when the plan changes something (never in plan mode).
   await applyWithLock(config, deadline, { prepared, cluster, report, observed }, plan);
-  const restored = report.restored || report.restoredFrom?.kind === 'snapshot';
+  const restored = report.restored === true;
   const from = report.restoredFrom ? ` (restored from: ${restoredFromOutput(report.restoredFrom)})` : '';
   // A recovery told to expect existing state (create-disk: never) that finds none says so, naming the disk.
   const expected = config.disk.createDisk === 'never';

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import type { Mode } from './config/config.js';
-import type { Advice } from './lib/plan.js';
+import type { Advice, Refusal } from './lib/plan.js';
 import { age, secondsSince, utcMinute } from './lib/time.js';
 import { restoredFromOutput, type RestoredFrom } from './steps/diskSource.js';
 import { loginCommand } from './steps/endpoint.js';
@@ -36,10 +36,39 @@ export interface Report {
   serverState?: StateReading;
   /** A drill's verdict on that state against production's, as one sentence. */
   stateVerdict?: string;
+  /** With auth-secret: the htpasswd Secret (namespace/name) that holds the logins; the password is never known. */
+  authSecret?: string;
+  /** The `plan` output as last written (a later refusal is added to it), and the `changes` output. */
+  planOutput?: PlanOutput;
+  changes?: boolean;
+  /** This run changed something before its last plan (a release freed, a volume put back to Retain). */
+  changedAlready?: boolean;
   /** What the plans warned about: printed as `::warning::` and kept for the summary. */
   warnings: string[];
   notes: string[];
   error?: string;
+}
+
+/**
+ * The `plan` output: each runbook step's action in fixed words, and the refusal that stopped the run (null when
+ * none). The keys never change, so a workflow can read `fromJSON(steps.x.outputs.plan).release`.
+ */
+export interface PlanOutput {
+  /** keep | create | restore (created from a snapshot) | refuse */
+  disk: string;
+  /** none | keep | create | update | attach | foreign (another schedule on the disk, left alone) */
+  backups: string;
+  /** none | keep | create | update (the strongest over the credential Secrets) */
+  credentials: string;
+  /** keep | create | update | refuse */
+  volume: string;
+  /** keep | bind | repair | create | adopt | refuse */
+  claim: string;
+  /** none (no static-ip) | keep | reserve | refuse */
+  address: string;
+  /** keep | install | upgrade | refuse */
+  release: string;
+  refused: { step: string; reason: string; hint: string } | null;
 }
 
 export function newReport(
@@ -73,6 +102,36 @@ export function reportRestoredFrom(report: Report, from: RestoredFrom, now = Dat
     if (seconds !== undefined) report.stateAgeSeconds = seconds;
   }
   core.setOutput('restored-from', restoredFromOutput(from));
+}
+
+/** The plan as outputs a workflow can gate on: `plan` (JSON) and `changes`, written again when the run re-plans. */
+export function reportPlanOutputs(report: Report, plan: PlanOutput, changes: boolean): void {
+  report.planOutput = plan;
+  report.changes = changes || report.changedAlready === true;
+  core.setOutput('plan', JSON.stringify(plan));
+  core.setOutput('changes', String(report.changes));
+}
+
+/**
+ * A refusal beside the steps' plans (a missing permission): the `plan` output names it too, and `changes` is
+ * what a refused run changes (`retain`: a volume on the state disk put back to Retain first).
+ */
+export function reportPlanRefusal(report: Report, step: string, refusal: Refusal, retain: boolean): void {
+  if (!report.planOutput) return;
+  const refused = { step, reason: refusal.reason, hint: refusal.hint };
+  reportPlanOutputs(report, { ...report.planOutput, refused }, retain);
+}
+
+/** Where users reach the server: `server-url`, and `login-command` with a placeholder for the password. */
+export function reportServerUrl(report: Report, url: string): void {
+  report.serverUrl = url;
+  core.setOutput('server-url', url);
+  core.setOutput('login-command', loginCommand(url, loginUser(report)));
+}
+
+/** An htpasswd Secret may hold many logins: its user is a placeholder too. */
+function loginUser(report: Report): string | undefined {
+  return report.authSecret ? undefined : report.username;
 }
 
 /** The server answered healthy: the recovery time, as the `recovery-seconds` output. */
@@ -129,12 +188,15 @@ function summaryMarkdown(report: Report): string {
   if (report.warnings.length) {
     lines.push('> [!WARNING]', ...report.warnings.map((w) => `> - ${oneLine(w)}`), '');
   }
+  const planned = plannedChangesLine(report);
+  if (planned) lines.push(planned, '');
   if (report.serverUrl) {
     lines.push(
       `**Server:** ${report.serverUrl}${report.serverVersion ? ` (SkyPilot ${report.serverVersion})` : ''}`,
       '',
     );
-    lines.push('Log in with:', '', '```sh', loginCommand(report.serverUrl, report.username), '```', '');
+    const login = loginCommand(report.serverUrl, loginUser(report));
+    lines.push('Log in with:', '', '```sh', login, '```', '', passwordLine(report), '');
   }
   if (report.address) lines.push(addressLine(report.address), '');
   const state = stateLine(report);
@@ -159,6 +221,27 @@ function summaryMarkdown(report: Report): string {
   }
   for (const note of report.notes) lines.push(`- ${oneLine(note)}`);
   return lines.join('\n').trimEnd() + '\n';
+}
+
+/** Plan mode's answer to "what would a deploy do": the steps that change, as the `plan` output words them. */
+function plannedChangesLine(report: Report): string | undefined {
+  const plan = report.planOutput;
+  if (report.mode !== 'plan' || !plan || plan.refused) return undefined;
+  const steps = Object.entries(plan).filter(([, a]) => typeof a === 'string' && a !== 'keep' && a !== 'none');
+  if (!report.changes) return '**A deploy would change:** nothing (converged).';
+  const what = steps.map(([step, action]) => `${step} ${String(action)}`).join(', ');
+  return `**A deploy would change:** ${what || 'see the steps below'}.`;
+}
+
+/** Where the password of the login command lives: it is never shown, not even masked. */
+function passwordLine(report: Report): string {
+  const encode = 'percent-encoded: any character but letters, digits and `-._~` as `%XX`';
+  if (report.authSecret)
+    return (
+      `Replace \`<user>\` and \`<password>\` with a login whose line is in the htpasswd Secret ` +
+      `\`${report.authSecret}\` (\`auth-secret\`, which holds only its hash), ${encode}.`
+    );
+  return `Replace \`<password>\` with the password given as \`web-password\` (the secret the workflow passes to it), ${encode}.`;
 }
 
 /** Users keep their login across clusters only at a static address: say which one. */

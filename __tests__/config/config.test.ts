@@ -124,14 +124,27 @@ describe('booleans and durations', () => {
     ['15m', 900_000],
     ['1h30m', 5_400_000],
     ['90s', 90_000],
-    ['600', 600_000],
     ['1500ms', 1500],
+    ['1h', 3_600_000],
   ] as const) {
     it(`'${raw}' -> ${ms}ms`, () => assert.equal(parseDuration('timeout', raw), ms));
   }
   for (const raw of ['0', '0m', '-5m', '15 minutes', 'm', '1.5h', '15m!']) {
     it(`'${raw}' is not a duration`, () =>
       assert.throws(() => parseDuration('timeout', raw), /Input 'timeout'/));
+  }
+  // A bare number was seconds once: whoever wrote `timeout: 15` meant minutes, so it is refused with both fixes.
+  for (const raw of ['15', ' 900 ', '0']) {
+    it(`'${raw}' (no unit) is refused naming the input and the forms`, () =>
+      assert.throws(
+        () => parseDuration('timeout', raw),
+        (e: unknown) =>
+          e instanceof InputError &&
+          e.input === 'timeout' &&
+          /has no unit/.test(e.message) &&
+          new RegExp(`${raw.trim()}m for ${raw.trim()} minutes, ${raw.trim()}s for`).test(e.hint ?? '') &&
+          /15m/.test(e.hint ?? ''),
+      ));
   }
 });
 

@@ -61,6 +61,21 @@ describe('parseLocation', () => {
       /Error\(cluster-location\): 'us-west1' is not in the zone's region/,
     ],
     [{ ...zone, cluster: 'Prod' }, {}, /Error\(cluster\)/],
+    [{ ...zone, cluster: 'prod' }, {}, { clusterEndpoint: 'ip' }],
+    [{ ...zone, cluster: 'prod', 'cluster-endpoint': 'dns' }, {}, { clusterEndpoint: 'dns' }],
+    [{ ...zone, cluster: 'prod', 'cluster-endpoint': 'internal-ip' }, {}, { clusterEndpoint: 'internal-ip' }],
+    [{ ...zone, 'cluster-endpoint': 'ip' }, {}, { clusterEndpoint: 'ip', cluster: undefined }],
+    [
+      { ...zone, cluster: 'prod', 'cluster-endpoint': 'private' },
+      {},
+      /Error\(cluster-endpoint\): 'private' is not accepted/,
+    ],
+    // Without cluster the kubeconfig is an earlier step's: the input would change nothing, so it is refused.
+    [
+      { ...zone, 'cluster-endpoint': 'dns' },
+      {},
+      /Error\(cluster-endpoint\): is 'dns' but 'cluster' is empty/,
+    ],
   ];
   for (const [given, env, want] of cases) {
     it(`${JSON.stringify(given)} ${JSON.stringify(env)}`, () => {

@@ -112,6 +112,11 @@ describe(
       const ip = hostOf(first.outputs['server-url']);
       const line = `| address | ${NAME} | use address ${ADDRESS} (${ip}, IN_USE by this Service's load balancer) |`;
       assert.ok(plan.summary.includes(line), plan.summary);
+      // The outputs as things are: the address's IP and the URL it serves at; nothing would change.
+      assert.equal(plan.outputs['static-ip-address'], ip);
+      assert.equal(plan.outputs['server-url'], first.outputs['server-url']);
+      assert.equal(plan.outputs.changes, 'false');
+      assert.match(plan.outputs.plan ?? '', /"address":"keep"/);
       assert.deepEqual(computeWrites(world), []);
       assert.deepEqual(kubeWrites(world), []);
     });
@@ -178,6 +183,9 @@ describe(
       const line = `| address | ${NAME} | reserve address ${NAME} in us-east5 with the load balancer's IP ${ip} (the URL stays) |`;
       assert.ok(plan.summary.includes(line), plan.summary);
       assert.match(plan.summary, /\| helm \| skypilot\/skypilot \| upgrade \(values changed\)/);
+      assert.equal(plan.outputs.changes, 'true');
+      assert.match(plan.outputs.plan ?? '', /"address":"reserve","release":"upgrade"/);
+      assert.equal(plan.outputs['static-ip-address'], undefined, 'not reserved yet');
       assert.deepEqual(computeWrites(world), []);
       assert.deepEqual(kubeWrites(world), []);
       assert.equal(world.compute.address(ADDRESS), undefined);

@@ -126,6 +126,13 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     const run = ok(await world.run(inputs));
     assert.equal(run.outputs['restored-from'], 'snapshot:state-auto-new');
     assert.equal(run.outputs['disk-created'], 'true');
+    // The snapshot's state existed before the run: restored, as the notice says.
+    assert.equal(run.outputs.restored, 'true');
+    assert.match(
+      run.stdout,
+      /^::notice::SkyPilot API server ready at .*: restored true \(restored from: snapshot:state-auto-new\), with its previous state/m,
+    );
+    assert.equal((JSON.parse(run.outputs.plan ?? '{}') as { disk?: string }).disk, 'restore');
     assert.match(run.outputs['recovery-seconds'] ?? '', /^\d+$/);
     assert.equal(world.compute.disk(DISK)?.sourceSnapshot, newest.selfLink);
     const when = new Date(Date.parse(newest.creationTimestamp)).toISOString().slice(0, 16).replace('T', ' ');

@@ -138,7 +138,12 @@ function assertNothingChanged(world: LocalWorld, run: ActionRun): void {
   assert.equal(run.code, 1);
   assert.deepEqual(computeWrites(world), []);
   assert.deepEqual(kubeWrites(world), []);
-  assert.deepEqual(run.outputs, {}, 'no outputs');
+  // Only the plan that names the refusal (a plan job gates on it), and that nothing changes.
+  assert.deepEqual(Object.keys(run.outputs).sort(), ['changes', 'plan']);
+  assert.equal(run.outputs.changes, 'false');
+  const plan = JSON.parse(run.outputs.plan ?? '{}') as { release?: string; refused?: { step: string } };
+  assert.equal(plan.refused?.step, 'release');
+  assert.equal(plan.release, 'refuse');
 }
 
 for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {

@@ -45,6 +45,15 @@ describe('a cluster that denies creating ClusterRoles (helm 4)', () => {
         /apiGroups: \["rbac\.authorization\.k8s\.io"\], resources: \["clusterroles"\], verbs: \["create"\]/,
       );
       assert.match(run.summary, /\| permissions \| [^|]+ \| refuse: /);
+      // The plan output names the refusal too (a plan job gates on it); the plan itself would create.
+      const plan = JSON.parse(run.outputs.plan ?? '{}') as {
+        release?: string;
+        refused?: { step: string; reason: string };
+      };
+      assert.equal(plan.release, 'install');
+      assert.equal(plan.refused?.step, 'permissions');
+      assert.match(plan.refused?.reason ?? '', /does not allow what this run needs/);
+      assert.equal(run.outputs.changes, 'false', 'a refused run changes nothing');
       assert.ok(reviews(world) > 10, 'the cluster was asked');
       assert.deepEqual(computeWrites(world), [], 'no disk, no Compute write');
       assert.deepEqual(kubeWrites(world), [], 'no lock, no volume, no release');

@@ -46,7 +46,7 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
     assert.equal(disk?.sizeGb, '10');
     assert.equal(disk?.labels?.['managed-by'], 'skyha-action');
     assertStateIntact(world);
-    assert.match(first.summary, /sky api login -e http:\/\/skypilot:\*\*\*@127\./);
+    assert.match(first.summary, /sky api login -e 'http:\/\/skypilot:<password>@127\./);
     assertNoSecret(first, WORLD.password);
     assert.match(first.stdout, /^::add-mask::skypilot:\$apr1\$/m, 'the htpasswd line is masked too');
     assert.deepEqual(
@@ -157,6 +157,12 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
     assert.notEqual(drill.outputs.disk, DISK);
     assert.match(drill.outputs.disk ?? '', /sky-api-server-state-drill-4242-1$/);
     assert.equal(drill.outputs.restored, 'true');
+    // A drill's plan is its own runbook's: a disk restored from its snapshot, all of it new.
+    assert.equal(drill.outputs.changes, 'true');
+    assert.match(
+      drill.outputs.plan ?? '',
+      /^\{"disk":"restore",.*"volume":"create",.*"release":"install",.*"refused":null\}$/,
+    );
     // Cleaned up: exactly the drill's disk and snapshot, nothing of production's.
     assert.deepEqual(
       world.compute.disks().map((d) => d.name),

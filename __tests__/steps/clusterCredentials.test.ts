@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { clusterCredentials } from '../../src/steps/clusterCredentials.js';
+import { loadKubeconfig } from '../../src/clients/kubeconfig.js';
+import { clusterCredentials, getCredentialsArgs } from '../../src/steps/clusterCredentials.js';
 import { ActionError } from '../../src/lib/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-creds-test-'));
@@ -83,3 +84,114 @@ test('a gcloud failure says what to check and leaves no kubeconfig behind', asyn
   );
   assert.deepEqual(fs.readdirSync(runnerTemp), []);
 });
+
+/**
+ * A GKE cluster as `projects.locations.clusters.get` describes it: only the endpoints and the CA gcloud reads.
+ * Absent fields are what a cluster without that endpoint answers (no privateClusterConfig, no dnsEndpointConfig).
+ */
+interface ClusterEndpoints {
+  endpoint: string;
+  privateEndpoint?: string;
+  dnsEndpoint?: string;
+}
+
+const CA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+
+/**
+ * A stand-in gcloud whose get-credentials picks the endpoint as gcloud's _GetClusterEndpoint does, writes the
+ * server as https://<endpoint> with the cluster's CA (none for the DNS endpoint, which has a publicly trusted
+ * certificate) and fails with gcloud's own words; `dnsFlag: false` is a gcloud that predates --dns-endpoint.
+ */
+function endpointGcloud(cluster: ClusterEndpoints, options: { dnsFlag?: boolean } = {}): string {
+  const dir = fs.mkdtempSync(path.join(tmp, 'gcloud-endpoints-'));
+  const binary = path.join(dir, 'gcloud');
+  const fail = (text: string, code = 1): string =>
+    `echo 'ERROR: (gcloud.container.clusters.get-credentials) ${text}' >&2; exit ${code}`;
+  const script = `#!/bin/sh
+server='https://${cluster.endpoint}'; ca='${CA}'
+for arg in "$@"; do
+  case "$arg" in
+    --internal-ip) ${cluster.privateEndpoint ? `server='https://${cluster.privateEndpoint}'` : fail('cluster prod is not a private cluster.')} ;;
+    --dns-endpoint) ${
+      options.dnsFlag === false
+        ? fail('unrecognized arguments: --dns-endpoint', 2)
+        : cluster.dnsEndpoint
+          ? `server='https://${cluster.dnsEndpoint}'; ca=''`
+          : fail('cluster prod is missing DNSEndpointConfig.')
+    } ;;
+  esac
+done
+{
+  printf 'apiVersion: v1\\nkind: Config\\ncurrent-context: gke\\nclusters:\\n- name: gke\\n  cluster:\\n    server: %s\\n' "$server"
+  [ -n "$ca" ] && printf '    certificate-authority-data: %s\\n' "$ca"
+  printf 'contexts:\\n- name: gke\\n  context: {cluster: gke, user: gke}\\nusers:\\n- name: gke\\n  user:\\n    exec:\\n      apiVersion: client.authentication.k8s.io/v1beta1\\n      command: gke-gcloud-auth-plugin\\n'
+} > "$KUBECONFIG"
+`;
+  fs.writeFileSync(binary, script, { mode: 0o755 });
+  return binary;
+}
+
+const PROD = { cluster: 'prod', location: 'us-east5', project: 'proj-123' };
+const privateCluster: ClusterEndpoints = {
+  endpoint: '34.118.0.9',
+  privateEndpoint: '10.128.0.2',
+  dnsEndpoint: 'gke-0123456789abcdef-123456789012.us-east5.gke.goog',
+};
+
+test('cluster-endpoint becomes the get-credentials flag gcloud reads it from', () => {
+  assert.deepEqual(getCredentialsArgs(PROD).slice(3), ['prod', '--location=us-east5', '--project=proj-123']);
+  assert.deepEqual(getCredentialsArgs({ ...PROD, endpoint: 'ip' }).slice(6), []);
+  assert.deepEqual(getCredentialsArgs({ ...PROD, endpoint: 'internal-ip' }).slice(6), ['--internal-ip']);
+  assert.deepEqual(getCredentialsArgs({ ...PROD, endpoint: 'dns' }).slice(6), ['--dns-endpoint']);
+});
+
+for (const [endpoint, server, ca] of [
+  ['ip', 'https://34.118.0.9', true],
+  ['internal-ip', 'https://10.128.0.2', true],
+  ['dns', `https://${privateCluster.dnsEndpoint}`, false],
+] as const) {
+  test(`cluster-endpoint ${endpoint}: the action's clients read the kubeconfig gcloud wrote for it`, async () => {
+    const runnerTemp = fs.mkdtempSync(path.join(tmp, 'runner-'));
+    const kubeconfig = await clusterCredentials(
+      endpointGcloud(privateCluster),
+      { ...PROD, endpoint },
+      { RUNNER_TEMP: runnerTemp },
+    );
+    const context = loadKubeconfig({ path: kubeconfig! });
+    assert.equal(context.cluster.server, server);
+    // The DNS endpoint's certificate is publicly trusted: no CA in the kubeconfig means the system roots.
+    assert.equal(context.cluster.ca !== undefined, ca);
+    assert.equal(context.user.exec?.command, 'gke-gcloud-auth-plugin');
+  });
+}
+
+for (const [name, cluster, endpoint, dnsFlag, hint] of [
+  [
+    'internal-ip on a cluster without a private endpoint',
+    { endpoint: '34.118.0.9' },
+    'internal-ip',
+    true,
+    /cluster-endpoint is internal-ip .*use cluster-endpoint ip .*or dns/,
+  ],
+  [
+    'dns on a cluster whose DNS endpoint is off',
+    { endpoint: '34.118.0.9' },
+    'dns',
+    true,
+    /cluster-endpoint is dns .*--enable-dns-access/,
+  ],
+  ['dns with a gcloud older than the flag', privateCluster, 'dns', false, /gcloud-version to latest/],
+] as const) {
+  test(`${name}: the error says which input to change`, async () => {
+    const runnerTemp = fs.mkdtempSync(path.join(tmp, 'runner-'));
+    await assert.rejects(
+      clusterCredentials(
+        endpointGcloud(cluster, { dnsFlag }),
+        { ...PROD, endpoint },
+        { RUNNER_TEMP: runnerTemp },
+      ),
+      (e: unknown) => e instanceof ActionError && hint.test(e.hint ?? '') && /prod/.test(e.message),
+    );
+    assert.deepEqual(fs.readdirSync(runnerTemp), [], 'no kubeconfig left behind');
+  });
+}

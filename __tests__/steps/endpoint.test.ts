@@ -88,12 +88,15 @@ test('serverUrlFromService with a static address: no URL until the Service shows
   assert.equal(serverUrlFromService(at('34.1.2.3'), [], '34.1.2.3'), 'http://34.1.2.3');
 });
 
-test('loginCommand elides the password', () => {
-  assert.equal(loginCommand('http://34.9.8.7', 'skypilot'), 'sky api login -e http://skypilot:***@34.9.8.7');
-  assert.equal(
-    loginCommand('http://10.0.0.5:31080', 'a@b'),
-    'sky api login -e http://a%40b:***@10.0.0.5:31080',
-  );
+test('loginCommand: a placeholder for the password (and for the user an htpasswd Secret holds)', () => {
+  for (const [url, user, want] of [
+    ['http://34.9.8.7', 'skypilot', "sky api login -e 'http://skypilot:<password>@34.9.8.7'"],
+    ['http://10.0.0.5:31080', 'a@b', "sky api login -e 'http://a%40b:<password>@10.0.0.5:31080'"],
+    ['http://34.9.8.7:8080', undefined, "sky api login -e 'http://<user>:<password>@34.9.8.7:8080'"],
+    ['https://sky.example.com', 'ci+bot', "sky api login -e 'https://ci%2Bbot:<password>@sky.example.com'"],
+  ] as const) {
+    assert.equal(loginCommand(url, user), want);
+  }
 });
 
 /** A tiny /api/health server with basic auth: answers `script` in order, then the last entry forever. */

@@ -73,11 +73,20 @@ export function safeArg(input: string, value: string): string {
   return value;
 }
 
-/** Go-style durations (`15m`, `1h30m`, `90s`) or plain seconds. */
+/**
+ * Go-style durations (`15m`, `1h30m`, `90s`). A bare number is refused: `timeout: 15` was read as seconds, while
+ * whoever wrote it almost surely meant minutes, and a run cut short at 15 s fails halfway through a deploy.
+ */
 export function parseDuration(input: string, raw: string): number {
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const text = raw.trim();
-  if (/^\d+$/.test(text) && Number(text) > 0) return Number(text) * 1000;
+  if (/^\d+$/.test(text)) {
+    throw new InputError(
+      input,
+      `'${raw}' has no unit`,
+      `Write the unit: ${text}m for ${text} minutes, ${text}s for ${text} seconds (accepted: e.g. 900s, 15m, 1h, 1h30m)`,
+    );
+  }
   const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
   if (!parts.length || parts.map((p) => p[0]).join('') !== text || ms <= 0) {

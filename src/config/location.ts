@@ -1,5 +1,13 @@
 import { InputError } from '../lib/errors.js';
-import { matches, parseEndpoint, required, type Inputs } from './fields.js';
+import { matches, oneOf, parseEndpoint, required, type Inputs } from './fields.js';
+
+/**
+ * Which of the GKE control plane's endpoints the kubeconfig names, as `gcloud container clusters get-credentials`
+ * picks it: the cluster's `endpoint` (ip), its private endpoint (internal-ip, --internal-ip) or its DNS-based
+ * endpoint (dns, --dns-endpoint).
+ */
+export type ClusterEndpoint = 'ip' | 'internal-ip' | 'dns';
+export const CLUSTER_ENDPOINTS: readonly ClusterEndpoint[] = ['ip', 'internal-ip', 'dns'];
 
 /** Where the state lives and where the server runs: the project, the disk's zone, the cluster. */
 export interface LocationConfig {
@@ -11,6 +19,8 @@ export interface LocationConfig {
   computeEndpoint: string | undefined;
   cluster: string | undefined;
   clusterLocation: string;
+  /** Only with `cluster`. */
+  clusterEndpoint: ClusterEndpoint;
 }
 
 const ZONE = /^([a-z]+-[a-z]+[0-9]+)-([a-z])$/;
@@ -46,7 +56,24 @@ export function parseLocation(inputs: Inputs, env: NodeJS.ProcessEnv): LocationC
     computeEndpoint: parseEndpoint('compute-endpoint', inputs.opt('compute-endpoint')),
     cluster,
     clusterLocation: parseClusterLocation(inputs.opt('cluster-location') ?? zone, zone, region),
+    clusterEndpoint: parseClusterEndpoint(inputs.opt('cluster-endpoint'), cluster),
   };
+}
+
+/** Without `cluster` the kubeconfig is an earlier step's, whose endpoint that step chose: the input would do nothing. */
+function parseClusterEndpoint(raw: string | undefined, cluster: string | undefined): ClusterEndpoint {
+  if (raw === undefined) return 'ip';
+  const endpoint = oneOf('cluster-endpoint', raw, CLUSTER_ENDPOINTS);
+  if (cluster === undefined && endpoint !== 'ip') {
+    throw new InputError(
+      'cluster-endpoint',
+      `is '${raw}' but 'cluster' is empty, so the action writes no kubeconfig`,
+      'Set cluster (and cluster-location) so the action gets the credentials through that endpoint, or remove ' +
+        'cluster-endpoint: the KUBECONFIG of an earlier step (e.g. google-github-actions/get-gke-credentials with ' +
+        'use_dns_based_endpoint or use_internal_ip) already names its endpoint',
+    );
+  }
+  return endpoint;
 }
 
 function parseProject(given: string | undefined, env: NodeJS.ProcessEnv): string {

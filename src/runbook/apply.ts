@@ -6,7 +6,13 @@ import type { Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { isRefusal } from '../lib/plan.js';
 import { withProgress } from '../lib/progress.js';
-import { reportRecovered, reportRestoredFrom, reportServerState, type Report } from '../report.js';
+import {
+  reportRecovered,
+  reportRestoredFrom,
+  reportServerState,
+  reportServerUrl,
+  type Report,
+} from '../report.js';
 import { applyAddressPlan } from '../steps/address.js';
 import { applyClaimPlan, verifyClaimBinding, type ClaimRef } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
@@ -211,14 +217,16 @@ async function applyDisk(deadline: Deadline, ctx: ApplyContext, plan: RunbookPla
     clusterNodeNames: observed.nodeNames,
     refuseTaken: prepared.ownOnly === true,
   });
-  // restored: the state was there when this run looked; a disk another run made a moment later is no restore.
-  report.restored = observed.disk !== undefined;
+  const from = restoredFrom(plan.disk, disk);
+  // restored: the server gets state that existed before this run, the disk it found or the snapshot it made the
+  // disk from; a disk another run made a moment later is no restore. A drill's counts once its state is verified.
+  report.restored = !prepared.ownOnly && (observed.disk !== undefined || from.kind === 'snapshot');
   if (plan.disk.action === 'create' && !disk.created) {
     report.notes.push(
       `Disk ${disk.resourcePath} was created by another run between this run's read and its insert: this run used it (disk-created=false, restored=false).`,
     );
   }
-  reportRestoredFrom(report, restoredFrom(plan.disk, disk));
+  reportRestoredFrom(report, from);
   core.setOutput('disk', disk.resourcePath);
   core.setOutput('disk-created', String(disk.created));
   core.setOutput('restored', String(report.restored));
@@ -260,8 +268,7 @@ export async function serveAndCheck(
     deadline,
     Promise.all([address, before]),
   );
-  report.serverUrl = url;
-  core.setOutput('server-url', url);
+  reportServerUrl(report, url);
   enterStep('health');
   if (!config.healthCheck) {
     const reason = 'health-check is false, and the state is read only once the server answers healthy';

@@ -44,7 +44,12 @@ export async function connectToCluster(
   deadline: Deadline,
 ): Promise<Cluster> {
   const target = config.cluster
-    ? { cluster: config.cluster, location: config.clusterLocation, project: config.project }
+    ? {
+        cluster: config.cluster,
+        location: config.clusterLocation,
+        project: config.project,
+        endpoint: config.clusterEndpoint,
+      }
     : undefined;
   const kubeconfig = await clusterCredentials(
     tools.gcloud?.binary ?? 'gcloud',

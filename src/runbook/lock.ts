@@ -8,6 +8,7 @@ import { freePendingRelease } from '../steps/freeRelease.js';
 import type { FreeRelease } from '../steps/helmRelease.js';
 import { acquireReleaseLock, lockHolder, type ReleaseLock } from '../steps/releaseLock.js';
 import { applyRunbook } from './apply.js';
+import { reportPlan } from './planOutputs.js';
 import type { ApplyContext } from './context.js';
 import { observeRunbook } from './observe.js';
 import {
@@ -71,6 +72,7 @@ async function freeRelease(
   enterStep('helm');
   lock.check('freeing the release');
   const done = await freePendingRelease(cluster.helm, cluster.kube, config.release, free);
+  if (done) report.changedAlready = true;
   if (done) {
     core.notice(done);
     report.notes.push(done);
@@ -90,6 +92,7 @@ async function lookAgain(
   const planned = planRunbook(config, seen);
   report.plan.length = 0;
   reportRunbookPlan(report, config, planned, seen);
+  reportPlan(report, planned);
   // The same advice again is no news.
   report.warnings = [...new Set(report.warnings)];
   report.notes = [...new Set(report.notes)];

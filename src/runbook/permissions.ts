@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import { enterStep } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { isRefusal, refusalError } from '../lib/plan.js';
-import { planStep, type Report } from '../report.js';
+import { planStep, reportPlanRefusal, type Report } from '../report.js';
 import {
   describePermissionsPlan,
   groupOf,
@@ -14,6 +14,7 @@ import {
   uniquePermissions,
   type Permission,
 } from '../steps/permissions.js';
+import { plannedRetain } from '../steps/persistentVolume.js';
 import { releaseObjects, type ManifestResource } from '../steps/releaseManifest.js';
 import type { Cluster } from './cluster.js';
 import { planChangesAnything, type Observed, type RunbookPlan } from './plan.js';
@@ -201,5 +202,8 @@ export async function checkPermissions(
     config.cluster ?? cluster.kube.server,
     describePermissionsPlan(permissions),
   );
-  if (isRefusal(permissions)) throw refusalError(permissions);
+  if (isRefusal(permissions)) {
+    reportPlanRefusal(report, 'permissions', permissions, plannedRetain(plan.volume) !== undefined);
+    throw refusalError(permissions);
+  }
 }

@@ -222,11 +222,23 @@ export function planChangesAnything(plan: RunbookPlan): boolean {
  * disk still gets its reclaim policy back to Retain first (except in plan mode, which changes nothing).
  */
 export async function refuseIfAny(config: Config, cluster: Cluster, plan: RunbookPlan): Promise<void> {
-  const steps = [plan.disk, plan.volume, plan.claim, plan.release, ...(plan.address ? [plan.address] : [])];
-  const refusal: Refusal | undefined = steps.find(isRefusal);
+  const refusal = firstRefusal(plan)?.refusal;
   if (!refusal) return;
   if (config.mode !== 'plan') await secureRefusedVolume(cluster.kube, config.pvName, plan.volume);
   throw refusalError(refusal);
+}
+
+/** The refusal that becomes the run's error, and its step (as the `plan` output names steps). */
+export function firstRefusal(plan: RunbookPlan): { step: string; refusal: Refusal } | undefined {
+  const steps = [
+    ['disk', plan.disk],
+    ['volume', plan.volume],
+    ['claim', plan.claim],
+    ['release', plan.release],
+    ['address', plan.address],
+  ] as const;
+  for (const [step, planned] of steps) if (planned && isRefusal(planned)) return { step, refusal: planned };
+  return undefined;
 }
 
 /**

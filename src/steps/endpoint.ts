@@ -61,10 +61,28 @@ export function serverUrlFromService(
   return `http://${hostPart(host)}${port === 80 ? '' : `:${port}`}`;
 }
 
-/** The line for the step summary: the login command with the password elided. */
-export function loginCommand(url: string, username: string): string {
+/**
+ * The login command users paste: `sky api login -e` takes basic auth only as user:password@ in the URL, so the
+ * password is a placeholder they replace (never `***`, which looks like masking and fails when pasted). Without a
+ * known user (an htpasswd Secret holds the logins) the user is a placeholder too. Quoted for the shell.
+ */
+export function loginCommand(url: string, username: string | undefined): string {
   const parsed = new URL(url);
-  return `sky api login -e ${parsed.protocol}//${encodeURIComponent(username)}:***@${parsed.host}`;
+  const user = username === undefined ? '<user>' : encodeURIComponent(username);
+  return `sky api login -e '${parsed.protocol}//${user}:<password>@${parsed.host}'`;
+}
+
+/** The URL the controller Service serves at now, without waiting: undefined when it has no address (or no Service). */
+export async function observeServerUrl(
+  kube: KubernetesClient,
+  target: Pick<EndpointTarget, 'namespace' | 'service'>,
+): Promise<string | undefined> {
+  const service = await kube.get<ServiceObject>('v1', 'Service', target.service, {
+    namespace: target.namespace,
+  });
+  if (!service) return undefined;
+  const nodes = service.spec?.type === 'NodePort' ? (await kube.list<NodeObject>('v1', 'Node')).items : [];
+  return serverUrlFromService(service, nodes);
 }
 
 /** Waits for the controller Service's address (helm 4's --wait does not) and returns the server URL. */

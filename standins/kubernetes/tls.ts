@@ -17,6 +17,11 @@ export interface TlsListenerOptions {
   tokens?: string[];
   /** Answer 401 to requests without credentials (default true; false = anonymous allowed). */
   requireAuth?: boolean;
+  /**
+   * Serve the API under this path only, as a proxy to the cluster does (Connect gateway:
+   * /v1/projects/N/locations/L/gkeMemberships/M): other paths answer 404.
+   */
+  pathPrefix?: string;
 }
 
 export interface TlsListener {
@@ -62,6 +67,11 @@ export async function startTlsListener(
         return;
       }
       identities.push(identity ?? 'anonymous');
+      if (options.pathPrefix !== undefined && !stripPrefix(req, options.pathPrefix)) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 404, message: 'Not Found', status: 'NOT_FOUND' } }));
+        return;
+      }
       handler(req, res);
     },
   );
@@ -76,6 +86,14 @@ export async function startTlsListener(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The request as the cluster behind the proxy sees it; false when it is not under the prefix. */
+function stripPrefix(req: http.IncomingMessage, prefix: string): boolean {
+  const url = req.url ?? '';
+  if (!url.startsWith(`${prefix}/`)) return false;
+  req.url = url.slice(prefix.length);
+  return true;
 }
 
 function authenticate(req: http.IncomingMessage, tokens: string[]): string | undefined {
