@@ -167,7 +167,7 @@ describe('transient API errors and the release lock (helm 4)', () => {
     assert.equal(failed.code, 1, `the run ends by itself:\n${failed.stdout.slice(-3000)}`);
     assert.match(
       failed.errors[0] ?? '',
-      /Lost the lock of Helm release skypilot\/skypilot \(Lease skyha-skypilot\) during step helm: another run took the Lease over or deleted it \(Conflict\)\. .*stopped its helm.*a rerun converges/,
+      /^skyha-action failed: Lost the lock of Helm release skypilot\/skypilot \(Lease skyha-skypilot\) during step helm: another run took the Lease over or deleted it \(Conflict\)\. .*stopped its helm.*a rerun converges/,
     );
     assert.match(failed.summary, /Lost the lock of Helm release skypilot\/skypilot/);
     assert.deepEqual(processesOf(running.temp), [], 'helm and its children are gone');
