@@ -386,9 +386,10 @@ describe('KubernetesClient against the Kubernetes stand-in', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
+    // A refused connection is retried (a control plane restarting refuses them) until the budget is spent.
     const nowhere = KubernetesClient.fromKubeconfig(
       { path: writeKubeconfig(tmp(), { server: `http://127.0.0.1:${port}` }) },
-      { budget: budget() },
+      { budget: new Deadline(1000) },
     );
     const refused = await rejection(nowhere.get('v1', 'Node', 'n'));
     assert.ok(refused instanceof KubeConnectionError);
@@ -413,17 +414,19 @@ test('a request the server never answers is aborted when its budget runs out, na
   assert.ok(error instanceof KubeTimeoutError);
   assert.match(error.message, /^GET \/api\/v1\/persistentvolumes\/pv ran out of time/);
   assert.equal(held.length, 1, 'the request reached the server');
+  // The per-request cap ends one attempt; a read is sent again while the budget lasts.
+  const sentBefore = held.length;
   const capped = KubernetesClient.fromKubeconfig(
     { path: writeKubeconfig(tmp(), { server: url }) },
-    { budget: new Deadline(60_000), requestTimeoutMs: 200 },
+    { budget: new Deadline(1500), requestTimeoutMs: 200 },
   );
   const cappedError = await rejection(capped.get('v1', 'Node', 'n'));
   assert.ok(cappedError instanceof KubeTimeoutError, 'the per-request cap too');
   assert.match(
     cappedError.message,
-    /^GET \/api\/v1\/nodes\/n got no answer within the 200 ms request timeout/,
+    /^GET \/api\/v1\/nodes\/n (got no answer within the 200 ms request timeout|ran out of time)/,
   );
-  assert.ok(isTransientKubeError(cappedError), 'a hung request is worth another try');
+  assert.ok(held.length - sentBefore >= 2, 'a hung read is sent again after its own timeout');
   assert.ok(!isTransientKubeError(error), 'the run being out of time is not');
   client.close();
   capped.close();

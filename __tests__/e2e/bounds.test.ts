@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { at } from '../../src/lib/json.js';
+import { realBinaries } from '../../standins/binaries.js';
 import { processesOf, type ActionRun } from '../../standins/runner.js';
 import { startLocalWorld, WORLD, type LocalWorld } from '../../standins/world.js';
 import {
@@ -86,9 +87,10 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
       .done;
     hang.release();
     assert.ok(hang.caught.length > 0, 'helm did reach the hung request');
+    // helm 4's --timeout does not bound its apply requests: the action stops helm at the run's deadline.
     assertEndedCleanly(
       failed,
-      /helm upgrade --install skypilot .*(ran out of time|timed out) during step helm/,
+      /`helm upgrade --install skypilot .*` ran out of time during step helm: stopped after \d+ s, when the run's timeout was used up/,
     );
     assert.match(failed.stdout, /--- pods/, 'diagnostics ran in the reserve');
     assert.deepEqual(leases(world), [], 'the lock was released');
@@ -131,6 +133,65 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     clearLogs(world);
     ok(await world.run(values));
     assert.deepEqual(kubeWrites(world), [], 'the rerun converges');
+  });
+
+  it("helm gets what is left of the run less a margin as --timeout, so a hook helm waits for ends by helm's own timeout", async () => {
+    // helm on PATH at the asked version is used as it is (on a runner whose tool cache has none): a wrapper
+    // records when it ran and its argv.
+    const wrappers = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-helm-argv-'));
+    const runnerDir = path.join(wrappers, 'runner');
+    const argvLog = path.join(wrappers, 'argv.log');
+    const real = (await realBinaries('helm4')).helm;
+    fs.writeFileSync(
+      path.join(wrappers, 'helm'),
+      `#!/bin/sh\nprintf '%s %s\\n' "$(date +%s%3N)" "$*" >> '${argvLog}'\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    // The pre-upgrade hook Job's watch never answers: only helm's --timeout bounds that wait.
+    const hang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'GET',
+      path: /\/namespaces\/skypilot\/jobs$/,
+      query: /watch=true/,
+      times: Infinity,
+    });
+    const values = changedValues();
+    const spawnedAt = Date.now();
+    const env = { PATH: `${wrappers}:${process.env.PATH ?? ''}` };
+    const failed = await world.start({ ...values, ...TIMEOUT }, env, {
+      timeoutMs: RUNNER_KILLS_AFTER_MS,
+      runnerDir,
+    }).done;
+    hang.release();
+    assert.ok(hang.caught.length > 0, 'helm waited for its hook Job');
+    assertEndedCleanly(failed, /`helm upgrade --install skypilot .*` timed out during step helm/);
+    assert.doesNotMatch(failed.errors[0] ?? '', /stopped after/, 'helm reported its own timeout first');
+
+    // What helm got, against what the run had left when it started helm: the run's timeout (45 s) less its
+    // reserve (a fifth) is the work's budget; of what is left of it, helm gets all but a tenth (2 to 15 s).
+    const calls = fs
+      .readFileSync(argvLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [at, ...argv] = line.split(' ');
+        return { at: Number(at), argv: argv.join(' ') };
+      });
+    const first = calls[0]!;
+    const template = calls.findLast((c) => c.argv.startsWith('template '))!;
+    const upgrade = calls.find((c) => c.argv.startsWith('upgrade --install '))!;
+    const given = Number(/ --timeout (\d+)s /.exec(upgrade.argv)?.[1]);
+    const workMs = 45_000 - Math.min(25_000, 45_000 / 5);
+    const helmSeconds = (leftMs: number): number =>
+      Math.floor((leftMs - Math.min(15_000, Math.max(2_000, leftMs / 10))) / 1000);
+    // The run started after it was spawned and before helm first ran; helm's timeout was set after its template.
+    const most = helmSeconds(workMs - (template.at - first.at));
+    const least = helmSeconds(workMs - (upgrade.at - spawnedAt));
+    assert.ok(given >= least && given <= most, `--timeout ${given}s, not within ${least}..${most}s`);
+    fs.rmSync(wrappers, { recursive: true, force: true });
+    ok(await world.run(values));
+    assert.match(revisions(world).at(-1) ?? '', / deployed$/);
   });
 
   it("a request that never answers inside the action's own reads: it ends on time, naming the call, nothing changed", async () => {
@@ -208,6 +269,42 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     assertStateIntact(world);
   });
 
+  it('SIGTERM, then SIGKILL while the lock is being released: no scratch file is left in RUNNER_TEMP', async () => {
+    const helmHang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /Helm/,
+      method: 'PATCH',
+      path: /\/namespaces\/skypilot\//,
+    });
+    const releaseHang = world.kube.inject({
+      kind: 'hang',
+      userAgent: /skyha-action/,
+      method: 'DELETE',
+      path: '/leases/skyha-skypilot',
+    });
+    const values = changedValues();
+    const running = world.start(values);
+    await helmHang.firstCaught();
+    const scratch = () => fs.readdirSync(running.temp).filter((f) => /^skyha-(chart|values)-/.test(f));
+    assert.ok(
+      scratch().some((f) => f.startsWith('skyha-chart-')),
+      'the pulled chart is in RUNNER_TEMP',
+    );
+    running.signal('SIGTERM');
+    await releaseHang.firstCaught();
+    running.killTree();
+    assert.equal((await running.done).code, null, 'killed during the lock release');
+    assert.deepEqual(scratch(), [], 'nothing the run wrote is left');
+    helmHang.release();
+    releaseHang.release();
+    // The killed run's Lease (if the held DELETE did not remove it) is taken over once unchanged for its duration.
+    const left = leases(world)[0];
+    if (left) world.kube.put({ ...left, spec: { ...(left.spec as object), leaseDurationSeconds: 2 } });
+    ok(await world.run(values));
+    assert.match(revisions(world).at(-1) ?? '', / deployed$/);
+    assertStateIntact(world);
+  });
+
   it('SIGKILL during the install: the next run waits out the lock, frees the release itself, and installs', async () => {
     await world.loseCluster();
     const hang = world.kube.inject({
@@ -228,9 +325,9 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
     await next.waitForOutput(
       /Waiting for the lock of Helm release skypilot\/skypilot: .* held by example\/platform run 4242 attempt 1 /,
     );
-    // The killed run renews nothing: its lock runs out as time passes (here: its renewal moved a minute back).
-    const stale = new Date(Date.now() - 61_000).toISOString().replace('Z', '000Z');
-    world.kube.put({ ...dead!, spec: { ...(dead!.spec as object), renewTime: stale, acquireTime: stale } });
+    // The killed run renews nothing: the waiter takes the Lease over once its record has stayed unchanged for the
+    // lease duration, by the waiter's clock (shortened here to 2 s, so that the test does not wait a minute).
+    world.kube.put({ ...dead!, spec: { ...(dead!.spec as object), leaseDurationSeconds: 2 } });
     const freed = ok(await next.done);
     assert.match(
       freed.stdout,

@@ -75,6 +75,52 @@ describe('kubernetes stand-in: injected faults over HTTP', () => {
     assert.equal(fault.caught.length, 2);
   });
 
+  test("'reset' drops the connection unanswered: before the request is performed, or after (afterServing)", async () => {
+    const post = (name: string) =>
+      fetch(`${kube.url}/api/v1/namespaces/default/configmaps`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ metadata: { name } }),
+      });
+    const before = kube.inject({ kind: 'reset', method: 'POST', path: '/configmaps' });
+    await assert.rejects(post('never-made'), /fetch failed/);
+    assert.equal(before.caught.length, 1);
+    assert.equal(kube.get('v1', 'ConfigMap', 'default', 'never-made'), undefined);
+    kube.inject({ kind: 'reset', afterServing: true, method: 'POST', path: '/configmaps' });
+    await assert.rejects(post('made-unanswered'), /fetch failed/);
+    assert.ok(kube.get('v1', 'ConfigMap', 'default', 'made-unanswered'), 'performed, only its answer lost');
+  });
+
+  test("'endStream' ends a watch after so many events; 'query' matches the query string", async () => {
+    const rv = String(
+      field(
+        (await api(kube, 'GET', '/api/v1/namespaces/default/configmaps')).body,
+        'metadata.resourceVersion',
+      ),
+    );
+    for (const name of ['w1', 'w2'])
+      await api(kube, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name } });
+    const list = kube.inject({ kind: 'endStream', afterEvents: 1, query: 'watch=true' });
+    assert.equal(
+      (await api(kube, 'GET', '/api/v1/namespaces/default/configmaps')).status,
+      200,
+      'a list is no watch',
+    );
+    assert.equal(list.caught.length, 0);
+    const stream = await fetch(
+      `${kube.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`,
+    );
+    const lines = (await stream.text()).trim().split('\n');
+    assert.equal(stream.status, 200);
+    assert.equal(lines.length, 1, 'one event, then the stream ended');
+    assert.equal(field(JSON.parse(lines[0]!), 'object.metadata.name'), 'w1');
+    kube.inject({ kind: 'endStream', query: 'watch=true' });
+    const empty = await fetch(
+      `${kube.url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`,
+    );
+    assert.equal(await empty.text(), '', 'ended at once');
+  });
+
   test('close() ends held requests without an answer', async () => {
     const own = await startKubeStandIn();
     const fault = own.inject({ kind: 'hang', path: '/version' });

@@ -221,6 +221,28 @@ describe('installTools against the download-site stand-in', () => {
     );
   });
 
+  test('a download that never stalls but never ends either stops at the deadline, naming it; nothing is cached', async () => {
+    // 256 KiB every quarter of a second: the socket is never idle, and the archives take far longer than the run.
+    const slow = await startDownloadSite({ bytesPerSecond: 1024 * 1024 });
+    try {
+      const message = await rejection(
+        installTools(
+          versions({ gcloud: 'none' }, false),
+          options({ bases: slow.bases, deadline: new Deadline(3000) }),
+        ),
+      );
+      assert.match(
+        message,
+        /download of http:\/\/[^ ]+ ran out of time during step [a-z]+: the run's timeout was used up/,
+      );
+      assert.equal(tc.find('kubectl', '1.35.2'), '');
+      assert.equal(tc.find('helm', '3.17.3'), '');
+      assert.deepEqual(fs.readdirSync(process.env.RUNNER_TEMP!), [], 'the partial download is gone');
+    } finally {
+      await slow.close();
+    }
+  });
+
   test('HTTP_PROXY is honoured: every request goes through the proxy', async () => {
     // The stand-in doubles as the proxy; the publishers get a non-loopback name so the client does not bypass it.
     for (const key of ['http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY']) savedEnv[key] = process.env[key];

@@ -38,7 +38,8 @@ const CLOSE_AFTER_EXIT_MS = 2000;
 
 /** Every child still running: cancellation stops them all, and so does the process's exit. */
 const running = new Set<ChildProcess>();
-let stopping = false;
+/** Why no new command may start (the run is cancelled, or its lock was lost); undefined while they may. */
+let stopping: string | undefined;
 
 /** Every helm, kubectl and gcloud call goes through here: argv logged, secrets redacted, stderr kept, time bounded. */
 export async function runCommand(
@@ -49,7 +50,7 @@ export async function runCommand(
   const redact = redactor(options.secrets ?? []);
   const printable = redact([displayName(tool), ...args.map(quoteArg)].join(' '));
   (options.log ?? core.info)(`$ ${printable}`);
-  if (stopping) throw new ActionError(`\`${printable}\` was not started: the run is being cancelled`);
+  if (stopping) throw new ActionError(`\`${printable}\` was not started: ${stopping}`);
   const budgetMs = options.budget?.remainingMs() ?? Infinity;
   if (budgetMs <= 0) {
     throw new OutOfTimeError(
@@ -101,9 +102,15 @@ export class CommandTimeoutError extends OutOfTimeError {
   }
 }
 
-/** Cancellation: no new command starts; each running one gets SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopAllCommands(graceMs = KILL_GRACE_MS): Promise<void> {
-  stopping = true;
+/**
+ * Cancellation, or a lost lock: no new command starts; each running one gets SIGTERM to its process group, then
+ * SIGKILL after `graceMs`. Resolves once they have all exited.
+ */
+export async function stopAllCommands(
+  graceMs = KILL_GRACE_MS,
+  why = 'the run is being cancelled',
+): Promise<void> {
+  stopping ??= why;
   await Promise.all([...running].map((child) => stopChild(child, graceMs)));
 }
 

@@ -7,6 +7,8 @@ export interface KubeStatus {
   reason: string;
   message: string;
   details: Record<string, unknown> | undefined;
+  /** How long the server asked us to wait before trying again (Retry-After, or details.retryAfterSeconds). */
+  retryAfterMs?: number;
 }
 
 /** The API server refused a call: its own code, reason and message, kept for callers to tell apart. */
@@ -16,6 +18,8 @@ export class KubeApiError extends ActionError {
   readonly details: Record<string, unknown> | undefined;
   /** The server's own message, e.g. `persistentvolumes "pv" not found`. */
   readonly serverMessage: string;
+  /** The server's Retry-After (429 from API Priority and Fairness, 503 while it starts), when it sent one. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     readonly method: string,
@@ -33,6 +37,7 @@ export class KubeApiError extends ActionError {
     this.reason = status.reason;
     this.details = status.details;
     this.serverMessage = status.message;
+    this.retryAfterMs = status.retryAfterMs;
   }
 }
 
@@ -77,33 +82,61 @@ export function isKubeReason(error: unknown, reason: string): boolean {
   return error instanceof KubeApiError && error.reason === reason;
 }
 
-/** Worth another try (src/retry.ts isTransient): no answer at all, too many requests, or a server-side hiccup. */
+/**
+ * Worth another try for a call that is safe to repeat (a read, a watch, an idempotent write): no answer at all,
+ * a request that hit its own timeout while the run has time left, too many requests, or a server-side hiccup.
+ */
 export function isTransientKubeError(error: unknown): boolean {
   if (error instanceof KubeConnectionError) return true;
   if (error instanceof KubeTimeoutError) return error.requestTimeout;
   return error instanceof KubeApiError && [429, 500, 502, 503, 504].includes(error.status);
 }
 
+// Failures before a connection existed: the request never left this machine.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Worth another try for any call, even one that is not safe to repeat: the server certainly did not act on it.
+ * A 429 is answered by API Priority and Fairness (or max-in-flight) before the request is handled.
+ */
+export function isUnprocessedKubeError(error: unknown): boolean {
+  if (error instanceof KubeApiError) return error.status === 429;
+  if (!(error instanceof KubeConnectionError)) return false;
+  const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && NOT_CONNECTED.has(code);
+}
+
+/** The wait a failed call's answer asked for, if any. */
+export function kubeRetryAfterMs(error: unknown): number | undefined {
+  return error instanceof KubeApiError ? error.retryAfterMs : undefined;
+}
+
 /** Builds the Status from an error response; a body that is no Status (a proxy's page) keeps its first line. */
-export function statusFromBody(code: number, text: string): KubeStatus {
+export function statusFromBody(code: number, text: string, retryAfterMs?: number): KubeStatus {
+  const retry = retryAfterMs === undefined ? {} : { retryAfterMs };
   try {
     const body = JSON.parse(text) as Partial<Record<keyof KubeStatus | 'kind', unknown>>;
     if (body && body.kind === 'Status') {
+      const details =
+        typeof body.details === 'object' && body.details
+          ? (body.details as Record<string, unknown>)
+          : undefined;
+      const seconds = details?.retryAfterSeconds;
       return {
         code: typeof body.code === 'number' ? body.code : code,
         reason: typeof body.reason === 'string' ? body.reason : '',
         message: typeof body.message === 'string' ? body.message : '',
-        details:
-          typeof body.details === 'object' && body.details
-            ? (body.details as Record<string, unknown>)
-            : undefined,
+        details,
+        ...(typeof seconds === 'number' && retryAfterMs === undefined
+          ? { retryAfterMs: seconds * 1000 }
+          : retry),
       };
     }
   } catch {
     // not JSON: fall through to the text itself
   }
   const first = text.trim().split('\n')[0]?.slice(0, 300) ?? '';
-  return { code, reason: '', message: first || `HTTP ${code}`, details: undefined };
+  return { code, reason: '', message: first || `HTTP ${code}`, details: undefined, ...retry };
 }
 
 function duration(ms: number): string {

@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import { CredentialSource, type Credential } from './kubeCredentials.js';
 import type { KubeContext } from './kubeconfig.js';
 import { routeFor, type Route } from './kubeAgent.js';
+import { retryAfterMs } from '../lib/retry.js';
 import { KubeConnectionError, KubeTimeoutError } from './kubeErrors.js';
 
 /** How much time a call may take: the run's Deadline, or anything else that counts down. */
@@ -25,6 +26,8 @@ export interface KubeRequest {
 export interface KubeResponse {
   status: number;
   text: string;
+  /** The Retry-After header of an error answer, in ms. */
+  retryAfterMs?: number;
 }
 
 export interface TransportOptions {
@@ -184,7 +187,10 @@ export class KubeTransport {
             );
             return finish(() => (ok ? resolve({ status: 200, text: '', deadline: false }) : reject(failure)));
           }
-          finish(() => resolve({ status: res.statusCode ?? 0, text, deadline: false }));
+          const status = res.statusCode ?? 0;
+          const wait = status >= 400 ? retryAfterMs(res.headers['retry-after']) : undefined;
+          const retry = wait === undefined ? {} : { retryAfterMs: wait };
+          finish(() => resolve({ status, text, deadline: false, ...retry }));
         });
       });
       req.end(payload);

@@ -1,4 +1,6 @@
-import { KubeApiError, statusFromBody } from './kubeErrors.js';
+import { sleep } from '../lib/deadline.js';
+import { isTransientKubeError, KubeApiError, statusFromBody } from './kubeErrors.js';
+import { retryKube } from './kubeRetry.js';
 import type { Budget, KubeTransport } from './kubeTransport.js';
 
 export interface WatchEvent<T> {
@@ -8,9 +10,9 @@ export interface WatchEvent<T> {
 
 /** Why a watch ended, and the resourceVersion to go on from. */
 export interface WatchOutcome {
-  /** stopped: the handler said so; ended: the server closed the stream; deadline: the budget ran out;
-   *  expired: the resourceVersion is too old (410), list again. */
-  end: 'stopped' | 'ended' | 'deadline' | 'expired';
+  /** stopped: the handler said so; deadline: the budget ran out; expired: the resourceVersion is too old (410
+   *  Gone): list again, and watch from the list's. */
+  end: 'stopped' | 'deadline' | 'expired';
   resourceVersion: string;
 }
 
@@ -21,9 +23,27 @@ interface WatchParams {
   budget: Budget;
 }
 
+/** One stream's end; `ended`: the server closed it early, or a transient error event ended it. */
+interface StreamOutcome {
+  end: WatchOutcome['end'] | 'ended';
+  resourceVersion: string;
+  /** Events (bookmarks included) it delivered: a stream that delivers nothing must not be reopened at once. */
+  events: number;
+  retryAfterMs: number | undefined;
+}
+
 // The server ends a watch after timeoutSeconds; asking for less than the budget keeps streams short-lived.
 const MAX_WATCH_SECONDS = 300;
+/** The pause before reopening a stream that delivered nothing grows from this to MAX_IDLE_PAUSE_MS. */
+const IDLE_PAUSE_MS = 100;
+const MAX_IDLE_PAUSE_MS = 5000;
 
+/**
+ * Watches `path` from `resourceVersion` until `onEvent` returns true, the budget runs out, or the version is too old
+ * (410). A stream the server closes early (its timeout, a restart, a proxy, a reset connection) or that fails
+ * transiently (429, 5xx, before or during the stream) is reopened from the last resourceVersion seen, so no event
+ * is missed or repeated; a permanent error (403, 404, ...) is thrown.
+ */
 export async function watchUntil<T>(
   transport: KubeTransport,
   path: string,
@@ -31,7 +51,40 @@ export async function watchUntil<T>(
   onEvent: (event: WatchEvent<T>) => boolean,
 ): Promise<WatchOutcome> {
   let resourceVersion = params.resourceVersion;
-  let end: WatchOutcome['end'] = 'ended';
+  let idle = 0;
+  for (;;) {
+    if (params.budget.remainingMs() <= 0) return { end: 'deadline', resourceVersion };
+    const from = { ...params, resourceVersion };
+    const stream = await retryKube(() => openStream(transport, path, from, onEvent), {
+      what: `watch ${path}`,
+      budget: params.budget,
+      repeatable: 'safe',
+    });
+    resourceVersion = stream.resourceVersion;
+    if (stream.end !== 'ended') return { end: stream.end, resourceVersion };
+    idle = stream.events > 0 ? 0 : idle + 1;
+    const backoff = idle ? Math.min(MAX_IDLE_PAUSE_MS, IDLE_PAUSE_MS * 2 ** (idle - 1)) : 0;
+    const pause = Math.max(backoff, stream.retryAfterMs ?? 0);
+    if (pause > 0) {
+      if (params.budget.remainingMs() <= pause) return { end: 'deadline', resourceVersion };
+      await sleep(pause);
+    }
+  }
+}
+
+/** One watch request: its events go to `onEvent`; says how the stream ended and where to go on from. */
+async function openStream<T>(
+  transport: KubeTransport,
+  path: string,
+  params: WatchParams,
+  onEvent: (event: WatchEvent<T>) => boolean,
+): Promise<StreamOutcome> {
+  const outcome: StreamOutcome = {
+    end: 'ended',
+    resourceVersion: params.resourceVersion,
+    events: 0,
+    retryAfterMs: undefined,
+  };
   let failure: KubeApiError | undefined;
   const seconds = Math.max(1, Math.min(MAX_WATCH_SECONDS, Math.floor(params.budget.remainingMs() / 1000)));
   const request = {
@@ -39,7 +92,7 @@ export async function watchUntil<T>(
     path,
     query: {
       watch: true,
-      resourceVersion,
+      resourceVersion: params.resourceVersion,
       allowWatchBookmarks: true,
       timeoutSeconds: seconds,
       labelSelector: params.labelSelector,
@@ -51,23 +104,28 @@ export async function watchUntil<T>(
     const event = parseEvent(line);
     if (!event) return false;
     if (event.type === 'ERROR') {
-      const status = statusFromBody(410, JSON.stringify(event.object));
-      if (status.code === 410) end = 'expired';
-      else failure = new KubeApiError('GET', path, status);
+      const error = new KubeApiError('GET', path, statusFromBody(410, JSON.stringify(event.object)));
+      if (error.status === 410) outcome.end = 'expired';
+      else if (isTransientKubeError(error)) outcome.retryAfterMs = error.retryAfterMs;
+      else failure = error;
       return true;
     }
-    resourceVersion = versionOf(event.object) ?? resourceVersion;
+    outcome.events += 1;
+    outcome.resourceVersion = versionOf(event.object) ?? outcome.resourceVersion;
     if (onEvent(event as WatchEvent<T>) === true) {
-      end = 'stopped';
+      outcome.end = 'stopped';
       return true;
     }
     return false;
   });
-  if (response.status !== 200)
-    throw new KubeApiError('GET', path, statusFromBody(response.status, response.text));
+  if (response.status === 410) return { ...outcome, end: 'expired' };
+  if (response.status !== 200) {
+    const status = statusFromBody(response.status, response.text, response.retryAfterMs);
+    throw new KubeApiError('GET', path, status);
+  }
   if (failure) throw failure;
-  if (response.deadline) end = 'deadline';
-  return { end, resourceVersion };
+  if (response.deadline && outcome.end === 'ended') outcome.end = 'deadline';
+  return outcome;
 }
 
 function parseEvent(line: string): { type: string; object: unknown } | undefined {

@@ -1,7 +1,8 @@
 import { ActionError } from '../lib/errors.js';
 import { kindInfo, resourcePath } from './kinds.js';
 import { loadKubeconfig, type KubeconfigSource, type KubeContext } from './kubeconfig.js';
-import { KubeApiError, KubeTimeoutError, statusFromBody } from './kubeErrors.js';
+import { isKubeReason, KubeApiError, KubeTimeoutError, statusFromBody } from './kubeErrors.js';
+import { holdsWhatWasSent, retryKube, type Repeatable } from './kubeRetry.js';
 import { KubeTransport, type Budget, type KubeRequest, type TransportOptions } from './kubeTransport.js';
 import { watchUntil, type WatchEvent, type WatchOutcome } from './kubeWatch.js';
 
@@ -12,6 +13,7 @@ export {
   KubeTimeoutError,
   isKubeReason,
   isTransientKubeError,
+  isUnprocessedKubeError,
 } from './kubeErrors.js';
 export type { WatchEvent, WatchOutcome } from './kubeWatch.js';
 
@@ -109,7 +111,11 @@ const PATCH_TYPES: Record<PatchType, string> = {
   strategic: 'application/strategic-merge-patch+json',
 };
 
-/** The Kubernetes API from the action's own process: one kubeconfig context, one keep-alive agent. */
+/**
+ * The Kubernetes API from the action's own process: one kubeconfig context, one keep-alive agent. Reads, watches
+ * and the writes that are safe to repeat are retried on transient failures (429 with its Retry-After, 5xx, a reset
+ * connection, a request timeout) within their budget; see kubeRetry.ts.
+ */
 export class KubernetesClient {
   private readonly transport: KubeTransport;
   private readonly budget: Budget;
@@ -166,7 +172,10 @@ export class KubernetesClient {
     return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
-  /** POST: 409 AlreadyExists when the name is taken. */
+  /**
+   * POST: 409 AlreadyExists when the name is taken. A retried create answered 409 reads the object back and takes
+   * it when it is what we sent (our first attempt landed though its answer was lost).
+   */
   async create<T extends KubeObject>(object: T, options: WriteOptions = {}): Promise<T> {
     const { apiVersion, kind } = typeOf(object);
     const path = resourcePath(
@@ -174,27 +183,22 @@ export class KubernetesClient {
       kind,
       this.scope(apiVersion, kind, objectNamespace(object, options)),
     );
-    return this.call<T>({
-      method: 'POST',
-      path,
-      query: writeQuery(options),
-      body: object,
-      budget: this.budgetOf(options),
-    });
+    const request = { method: 'POST' as const, path, query: writeQuery(options), body: object };
+    return this.writeOnce(object, { ...request, budget: this.budgetOf(options) }, 'AlreadyExists', options);
   }
 
-  /** PUT: with metadata.resourceVersion set, 409 Conflict when the object changed since it was read. */
+  /**
+   * PUT: with metadata.resourceVersion set, 409 Conflict when the object changed since it was read (safe to retry:
+   * a retry answered 409 reads back, as a create does); without it, sent again only when it surely did not land.
+   */
   async replace<T extends KubeObject>(object: T, options: WriteOptions = {}): Promise<T> {
     const { apiVersion, kind, name } = typeOf(object, true);
     const namespace = this.scope(apiVersion, kind, objectNamespace(object, options));
     const path = resourcePath(apiVersion, kind, namespace, name);
-    return this.call<T>({
-      method: 'PUT',
-      path,
-      query: writeQuery(options),
-      body: object,
-      budget: this.budgetOf(options),
-    });
+    const request = { method: 'PUT' as const, path, query: writeQuery(options), body: object };
+    const budget = this.budgetOf(options);
+    if (!object.metadata?.resourceVersion) return this.call<T>({ ...request, budget }, 'unsafe');
+    return this.writeOnce(object, { ...request, budget }, 'Conflict', options);
   }
 
   /** A JSON patch (RFC 6902, `test` ops guard it), a JSON merge patch or a strategic merge patch. */
@@ -207,14 +211,19 @@ export class KubernetesClient {
     options: WriteOptions = {},
   ): Promise<T> {
     const path = resourcePath(apiVersion, kind, this.scope(apiVersion, kind, options.namespace), name);
-    return this.call<T>({
-      method: 'PATCH',
-      path,
-      query: writeQuery(options),
-      body: patch,
-      contentType: PATCH_TYPES[type],
-      budget: this.budgetOf(options),
-    });
+    // A merge patch sets what it names: applied twice, it leaves what once would. JSON and strategic patches
+    // may append to lists.
+    return this.call<T>(
+      {
+        method: 'PATCH',
+        path,
+        query: writeQuery(options),
+        body: patch,
+        contentType: PATCH_TYPES[type],
+        budget: this.budgetOf(options),
+      },
+      type === 'merge' ? 'safe' : 'unsafe',
+    );
   }
 
   /** Server-side apply: creates or updates the fields our field manager owns; 409 Conflict unless `force`. */
@@ -276,7 +285,9 @@ export class KubernetesClient {
 
   /**
    * Watches a collection from `resourceVersion` (e.g. a list's), handing each event to `onEvent` until it returns
-   * true, the server ends the stream, or the budget runs out; never throws for the deadline, it says so instead.
+   * true or the budget runs out; a stream that ends early or fails transiently is resumed from the last
+   * resourceVersion seen. Ends 'expired' (410 Gone) when that version is too old: list again, then watch from the
+   * list's. Never throws for the deadline, it says so instead.
    */
   async watch<T extends KubeObject = KubeObject>(
     apiVersion: string,
@@ -313,20 +324,21 @@ export class KubernetesClient {
       });
       let current = listed.items[0];
       if (condition(current)) return current;
-      let resourceVersion = listed.resourceVersion;
-      for (;;) {
-        let met = false;
-        const outcome = await this.watch<T>(apiVersion, kind, { ...scoped, resourceVersion }, (event) => {
+      let met = false;
+      const outcome = await this.watch<T>(
+        apiVersion,
+        kind,
+        { ...scoped, resourceVersion: listed.resourceVersion },
+        (event) => {
           if (event.type === 'BOOKMARK') return false;
           current = event.type === 'DELETED' ? undefined : event.object;
           met = condition(current);
           return met;
-        });
-        if (met) return current;
-        if (outcome.end === 'deadline') throw new KubeTimeoutError('GET', path, 0, what);
-        if (outcome.end === 'expired') break;
-        resourceVersion = outcome.resourceVersion;
-      }
+        },
+      );
+      if (met) return current;
+      if (outcome.end === 'deadline') throw new KubeTimeoutError('GET', path, 0, what);
+      // expired: the version we watched from is gone from the server's window; list again
     }
   }
 
@@ -347,16 +359,34 @@ export class KubernetesClient {
     this.transport.close();
   }
 
-  private async send(request: KubeRequest): Promise<{ status: number; text: string }> {
-    const response = await this.transport.send(request);
-    if (response.status >= 400) {
-      throw new KubeApiError(request.method, request.path, statusFromBody(response.status, response.text));
-    }
-    return response;
+  /** One call, retried as its kind allows (see kubeRetry.ts); an error answer becomes a KubeApiError. */
+  private async send(
+    request: KubeRequest,
+    repeatable: Repeatable = 'safe',
+    onRetry?: () => void,
+  ): Promise<{ status: number; text: string }> {
+    const attempt = async (): Promise<{ status: number; text: string }> => {
+      const response = await this.transport.send(request);
+      if (response.status >= 400) {
+        const status = statusFromBody(response.status, response.text, response.retryAfterMs);
+        throw new KubeApiError(request.method, request.path, status);
+      }
+      return response;
+    };
+    return retryKube(attempt, {
+      what: `${request.method} ${request.path}`,
+      budget: request.budget,
+      repeatable,
+      ...(onRetry ? { onRetry } : {}),
+    });
   }
 
-  private async call<T>(request: KubeRequest): Promise<T> {
-    const response = await this.send(request);
+  private async call<T>(
+    request: KubeRequest,
+    repeatable: Repeatable = 'safe',
+    onRetry?: () => void,
+  ): Promise<T> {
+    const response = await this.send(request, repeatable, onRetry);
     try {
       return JSON.parse(response.text) as T;
     } catch (error) {
@@ -364,6 +394,29 @@ export class KubernetesClient {
         cause: error,
         hint: "Check that the kubeconfig's server is a Kubernetes API server",
       });
+    }
+  }
+
+  /**
+   * A create or a guarded update, retried; when a retry is answered `refusal` (409) the first attempt may have
+   * landed: the object is read back and taken when it holds what we sent, else the 409 stands.
+   */
+  private async writeOnce<T extends KubeObject>(
+    object: T,
+    request: KubeRequest,
+    refusal: 'AlreadyExists' | 'Conflict',
+    options: ScopeOptions,
+  ): Promise<T> {
+    let retried = false;
+    try {
+      return await this.call<T>(request, 'safe', () => (retried = true));
+    } catch (error) {
+      if (!retried || !isKubeReason(error, refusal)) throw error;
+      const { apiVersion, kind, name } = typeOf(object, true);
+      const scope = { namespace: objectNamespace(object, options), budget: request.budget };
+      const stored = await this.get<T>(apiVersion, kind, name, scope);
+      if (stored && holdsWhatWasSent(stored, object)) return stored;
+      throw error;
     }
   }
 

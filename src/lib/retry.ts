@@ -1,18 +1,28 @@
 import * as core from '@actions/core';
-import { Deadline, sleep } from './deadline.js';
+import { sleep, type Budget } from './deadline.js';
 
 export interface RetryOptions {
-  /** What is being done, for the log line of each retry. */
+  /** What is being done, for the one log line a retried call gets. */
   what: string;
   /** True for failures worth another try (429, 5xx, a dropped connection). */
   isTransient: (error: unknown) => boolean;
-  deadline: Deadline;
+  /** The time every attempt and pause must fit in: the run's Deadline, or a call's own budget. */
+  deadline: Budget;
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** The pause the server asked for (Retry-After): never retried sooner, and not at all past the budget. */
+  retryAfterMs?: (error: unknown) => number | undefined;
+  /** Where the call's one retry line goes (default: the log). */
+  log?: (line: string) => void;
+  /** Told before each retry: the failed attempt may still have reached the server. */
+  onRetry?: (error: unknown, attempt: number) => void;
 }
 
-/** Retries transient failures with capped exponential backoff and jitter, inside the deadline. */
+/**
+ * Retries transient failures with capped exponential backoff and jitter, inside the budget. A call that is retried
+ * logs one line (its first retry), however many it takes: a flaky API must not flood the log.
+ */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const attempts = options.attempts ?? 6;
   const base = options.baseDelayMs ?? 500;
@@ -21,16 +31,30 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (error) {
-      const delay = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-      if (attempt >= attempts || !options.isTransient(error) || options.deadline.remainingMs() < delay) {
+      const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const delay = Math.max(backoff, options.retryAfterMs?.(error) ?? 0);
+      if (attempt >= attempts || !options.isTransient(error) || options.deadline.remainingMs() <= delay) {
         throw error;
       }
-      core.info(
-        `${options.what} failed (${errorSummary(error)}); retry ${attempt} of ${attempts - 1} in ${Math.round(delay)}ms`,
-      );
+      if (attempt === 1) {
+        const limit = Number.isFinite(attempts) ? ` (at most ${attempts - 1} times)` : '';
+        (options.log ?? core.info)(
+          `${options.what} failed (${errorSummary(error)}); retrying${limit} within the run's timeout`,
+        );
+      }
+      options.onRetry?.(error, attempt);
       await sleep(delay);
     }
   }
+}
+
+/** Retry-After as HTTP sends it: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function errorSummary(error: unknown): string {

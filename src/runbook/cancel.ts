@@ -4,9 +4,11 @@ import { KubeTimeoutError } from '../clients/kubernetes.js';
 import { currentStep, markCancelled, runCleanups } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
 import { OutOfTimeError } from '../lib/errors.js';
+import { removeAllScratch } from '../lib/scratch.js';
 
-// A cancelled run (the runner sends SIGINT, then SIGTERM, then SIGKILL about ten seconds later) stops what it
-// started, removes every file it wrote with secrets, releases the lock, and still writes its summary.
+// A cancelled run (the runner sends SIGINT, then SIGTERM, then SIGKILL about ten seconds later) removes every file
+// it wrote, stops what it started, releases the lock, and still writes its summary. The files go first, at once:
+// a SIGKILL may come during any of the rest (a lock release that hangs), and nothing can clean up after it.
 
 /** How long one cleanup may take once cancelled (releasing the lock is one API call). */
 const CLEANUP_MS = 2500;
@@ -31,6 +33,7 @@ export function cancelOnSignals(deadline: () => Deadline | undefined): Cancellat
     const step = currentStep();
     core.info(`Received ${signal} during step ${step}: stopping`);
     deadline()?.cancel();
+    removeAllScratch();
     void (async () => {
       await stopAllCommands();
       for (const failure of await runCleanups(CLEANUP_MS)) core.warning(`After ${signal}: ${failure}`);

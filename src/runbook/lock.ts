@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
+import { stopAllCommands } from '../clients/command.js';
 import type { Config } from '../config/config.js';
-import { enterStep, onCancel } from '../lib/cancellation.js';
-import type { Deadline } from '../lib/deadline.js';
+import { currentStep, enterStep, onCancel } from '../lib/cancellation.js';
+import { budgetOf, type Deadline } from '../lib/deadline.js';
 import { isRefusal } from '../lib/plan.js';
 import type { Report } from '../report.js';
 import { freePendingRelease } from '../steps/freeRelease.js';
@@ -20,6 +21,11 @@ import {
   type Observed,
   type RunbookPlan,
 } from './plan.js';
+
+/** Releasing the lock at the end of a run: inside the deadline's reserve, never past the run's end. */
+const RELEASE_MS = 5000;
+/** Releasing it once cancelled, when the deadline has no time left: within what the runner allows after a signal. */
+const CANCELLED_RELEASE_MS = 2000;
 
 /** Waiting for another run's lock ends while this much of the run is left, at most a minute: time for the work. */
 function keepForWork(deadline: Deadline): number {
@@ -45,21 +51,43 @@ export async function applyWithLock(
     { namespace: config.release.namespace, release: config.release.name },
     { holder: lockHolder(), budget: deadline, keepMs: keepForWork(deadline) },
   );
-  const forget = onCancel('releasing the lock', () => lock.release());
+  const forget = onCancel('releasing the lock', () => lock.release(budgetOf(CANCELLED_RELEASE_MS)));
   try {
-    let current = { observed: ctx.observed, plan };
-    if (lock.waitedFor) {
-      current = await lookAgain(config, deadline, ctx, `after waiting for ${lock.waitedFor}`);
-    }
-    if (!isRefusal(current.plan.release) && current.plan.release.free) {
-      await freeRelease(config, ctx.report, ctx.cluster, lock, current.plan.release.free);
-      current = await lookAgain(config, deadline, ctx, 'after freeing the release');
-    }
-    await applyRunbook(config, deadline, { ...ctx, observed: current.observed, lock }, current.plan);
+    await Promise.race([underLock(config, deadline, ctx, plan, lock), stopWhenLost(lock, deadline)]);
   } finally {
     forget();
-    await lock.release();
+    await lock.release(deadline.grace(RELEASE_MS));
   }
+}
+
+async function underLock(
+  config: Config,
+  deadline: Deadline,
+  ctx: Omit<ApplyContext, 'lock'>,
+  plan: RunbookPlan,
+  lock: ReleaseLock,
+): Promise<void> {
+  let current = { observed: ctx.observed, plan };
+  if (lock.waitedFor) {
+    current = await lookAgain(config, deadline, ctx, `after waiting for ${lock.waitedFor}`);
+  }
+  if (!isRefusal(current.plan.release) && current.plan.release.free) {
+    await freeRelease(config, ctx.report, ctx.cluster, lock, current.plan.release.free);
+    current = await lookAgain(config, deadline, ctx, 'after freeing the release');
+  }
+  await applyRunbook(config, deadline, { ...ctx, observed: current.observed, lock }, current.plan);
+}
+
+/**
+ * Settles only when the lock is lost, whatever the run is doing: nothing new may start (the deadline is spent),
+ * the running helm is stopped with its process group, and the run fails saying so.
+ */
+async function stopWhenLost(lock: ReleaseLock, deadline: Deadline): Promise<never> {
+  await lock.lost;
+  const step = currentStep();
+  deadline.cancel();
+  await stopAllCommands(undefined, 'the lock of the release was lost');
+  throw lock.lostError(`during step ${step}`);
 }
 
 async function freeRelease(

@@ -9,6 +9,8 @@ export interface RequestMatch {
   path?: string | RegExp;
   /** A substring of the User-Agent header (helm sends `Helm/4.1.4 ...`, kubectl `kubectl/v1.35.2 ...`), or a pattern. */
   userAgent?: string | RegExp;
+  /** A substring of the query string (e.g. `watch=true`), or a pattern tested against it. */
+  query?: string | RegExp;
   /** How many matching requests the fault applies to (default 1; Infinity for all of them). */
   times?: number;
 }
@@ -23,7 +25,14 @@ export type KubeFault =
       reason?: string;
       message?: string;
       retryAfterSeconds?: number;
-    });
+    })
+  /**
+   * Drop the connection without an answer, as a reset or a load balancer would: before the request is performed,
+   * or (`afterServing`) once it was, so only its answer is lost.
+   */
+  | (RequestMatch & { kind: 'reset'; afterServing?: boolean })
+  /** Serve a watch, but end its stream after `afterEvents` events (default 0: at once), as a server closing early. */
+  | (RequestMatch & { kind: 'endStream'; afterEvents?: number });
 
 /** What inject() hands back to a test. */
 export interface InjectedFault {
@@ -35,13 +44,17 @@ export interface InjectedFault {
   release(): void;
 }
 
-type Outcome = 'proceed' | 'closed';
+/** What the server does with a request: serve it, drop it unanswered, or serve it with a fault. */
+export type Outcome =
+  'proceed' | 'closed' | { reset: 'before' | 'afterServing' } | { endStreamAfter: number };
+
+type Held = 'proceed' | 'closed';
 
 interface Armed {
   fault: KubeFault;
   left: number;
   handle: InjectedFault;
-  held: Set<(outcome: Outcome) => void>;
+  held: Set<(outcome: Held) => void>;
   onCaught: Array<(r: RecordedRequest) => void>;
 }
 
@@ -85,7 +98,8 @@ export class FaultInjector {
 
   /**
    * Applies the first matching fault: resolves 'proceed' to serve the request normally, 'closed' when the
-   * stand-in shut down while holding it, or throws the ApiError an 'error' fault answers with.
+   * stand-in shut down while holding it, how to reset or cut short the answer, or throws the ApiError an
+   * 'error' fault answers with.
    */
   async intercept(request: RecordedRequest): Promise<Outcome> {
     const entry = this.armed.find((a) => a.left > 0 && matches(a.fault, request));
@@ -93,11 +107,11 @@ export class FaultInjector {
     if (--entry.left <= 0) this.disarm(entry);
     entry.handle.caught.push(request);
     const { fault } = entry;
-    if (fault.kind === 'error') {
-      for (const notify of entry.onCaught.splice(0)) notify(request);
-      throw faultError(fault);
-    }
-    const outcome = new Promise<Outcome>((resolve) => entry.held.add(resolve));
+    if (fault.kind !== 'hang') for (const notify of entry.onCaught.splice(0)) notify(request);
+    if (fault.kind === 'error') throw faultError(fault);
+    if (fault.kind === 'reset') return { reset: fault.afterServing ? 'afterServing' : 'before' };
+    if (fault.kind === 'endStream') return { endStreamAfter: fault.afterEvents ?? 0 };
+    const outcome = new Promise<Held>((resolve) => entry.held.add(resolve));
     for (const notify of entry.onCaught.splice(0)) notify(request);
     return outcome;
   }
@@ -123,6 +137,7 @@ function matches(fault: KubeFault, request: RecordedRequest): boolean {
   return (
     (!fault.method || fault.method.toUpperCase() === request.method) &&
     test(fault.path, request.path) &&
+    test(fault.query, request.query) &&
     test(fault.userAgent, request.userAgent ?? '')
   );
 }

@@ -73,6 +73,7 @@ export class ApiRouter {
     let answer: Answer;
     let body: unknown;
     let undecodable: unknown;
+    let loseAnswer = false;
     try {
       body = raw.length ? decodeBody(raw, contentType) : undefined;
       recorded.body = body === undefined ? '' : JSON.stringify(body);
@@ -81,7 +82,13 @@ export class ApiRouter {
     }
     try {
       // Faults see every request once it is read, before it is served.
-      if ((await this.faults.intercept(recorded)) === 'closed') return;
+      const fault = await this.faults.intercept(recorded);
+      if (fault === 'closed') return;
+      if (typeof fault === 'object' && 'reset' in fault) {
+        if (fault.reset === 'before') return void req.socket.resetAndDestroy();
+        loseAnswer = true;
+      }
+      if (typeof fault === 'object' && 'endStreamAfter' in fault) endStreamAfter(res, fault.endStreamAfter);
       // As on the API server, the authorizer runs before the body is even decoded.
       this.authorize(recorded.method, url);
       if (undecodable) throw undecodable;
@@ -94,6 +101,7 @@ export class ApiRouter {
     await this.beforeAnswer();
     // A client that gave up on a held request is gone; the request was still performed, as on a real server.
     if (res.destroyed) return;
+    if (loseAnswer) return void req.socket.resetAndDestroy();
     const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     const retryAfter = isRecord(answer.body) ? rec(answer.body.details).retryAfterSeconds : undefined;
     res.writeHead(answer.status, {
@@ -288,6 +296,32 @@ function methodNotAllowed(): ApiError {
     'MethodNotAllowed',
     'the server does not allow this method on the requested resource',
   );
+}
+
+/** A fault that ends a watch stream early: after `events` event lines (0: as soon as it is open). */
+function endStreamAfter(res: ServerResponse, events: number): void {
+  const write = res.write.bind(res) as (chunk: unknown) => boolean;
+  const end = res.end.bind(res) as () => ServerResponse;
+  let sent = 0;
+  let ended = false;
+  const finish = (): ServerResponse => {
+    if (!ended) end();
+    ended = true;
+    return res;
+  };
+  res.end = finish as ServerResponse['end'];
+  res.write = ((chunk: unknown) => {
+    if (ended) return false;
+    const written = write(chunk);
+    if (++sent >= events) finish();
+    return written;
+  }) as ServerResponse['write'];
+  if (events > 0) return;
+  const flush = res.flushHeaders.bind(res);
+  res.flushHeaders = () => {
+    flush();
+    finish();
+  };
 }
 
 function ok(body: unknown): Answer {
