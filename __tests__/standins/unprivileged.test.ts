@@ -95,7 +95,7 @@ describe('the demo stand-ins as a normal user', { skip }, () => {
       ran.stdout,
       /Same disk: true .*restored: true; same URL: true \((http:\/\/\S+) before, \1 after\)/,
     );
-    assert.match(ran.stdout, /Restored from: snapshot:sky-api-server-state-scheduled-2/);
+    assert.match(ran.stdout, /Restored: true, from snapshot:sky-api-server-state-scheduled-2;/);
     assert.doesNotMatch(ran.stderr, /EACCES|cannot listen/);
   });
 });
