@@ -14,6 +14,7 @@ import type { LatencyProxy } from '../standins/latency.js';
 import { realBinaries } from '../standins/binaries.js';
 import { bundle, repoRoot, runAction } from '../standins/runner.js';
 import { startLocalWorld, type LatencyOptions, type LocalWorld } from '../standins/world.js';
+import { criticalPath, timedRequests, type PathSegment, type TimedRequest } from './criticalPath.js';
 
 /** Realistic round trips from a GitHub-hosted runner: Google's APIs, a GKE control plane, the chart repository. */
 export const RTT: Required<LatencyOptions> = { compute: 40, kube: 15, charts: 30 };
@@ -76,6 +77,10 @@ export interface Measured {
   proxies: Record<string, ProxyStats>;
   /** kubectl and helm processes started and the runbook's milestones, by time from spawn. */
   marks: { atMs: number; label: string }[];
+  /** Which wait each part of the wall time was spent on (see criticalPath.ts). */
+  path: PathSegment[];
+  /** Every proxied request, when asked for (`keepRequests`): the trace prints them. */
+  requests?: TimedRequest[];
   outputs: Record<string, string>;
 }
 
@@ -133,7 +138,12 @@ export class Bench {
   async measure(
     world: LocalWorld,
     label: string,
-    options: { overrides?: Record<string, string>; node?: string; freshHome?: boolean } = {},
+    options: {
+      overrides?: Record<string, string>;
+      node?: string;
+      freshHome?: boolean;
+      keepRequests?: boolean;
+    } = {},
   ): Promise<Measured> {
     const proxies = proxiesOf(world);
     // A fresh HOME is a fresh hosted runner: no kubectl discovery cache, no helm repository cache.
@@ -165,10 +175,13 @@ export class Bench {
     const all = Object.values(proxies).flatMap((p) =>
       p.requests.map((r) => [toEpoch(r.arrivedAt), toEpoch(r.doneAt ?? performance.now())] as const),
     );
+    const requests = timedRequests(proxies, spawnedAt, returnedAt);
+    const marks = probe.marks.map(([at, label]) => ({ atMs: since(at), label }));
+    const wallMs = since(probe.exitAt || returnedAt);
     return {
       label,
       node: versionOf(options.node ?? RUNNER_NODE),
-      wallMs: since(probe.exitAt || returnedAt),
+      wallMs,
       processStartMs: since(probe.timeOrigin),
       userCodeMs: since(probe.started),
       firstOutputMs: probe.firstOutput === null ? undefined : since(probe.firstOutput),
@@ -179,7 +192,9 @@ export class Bench {
       networkBusyMs: Math.round(unionLength(all)),
       vmHwmMb: probe.vmHwmKb === null ? undefined : Math.round(probe.vmHwmKb / 1024),
       proxies: Object.fromEntries(Object.entries(proxies).map(([name, p]) => [name, statsOf(name, p)])),
-      marks: probe.marks.map(([at, label]) => ({ atMs: since(at), label })),
+      marks,
+      path: criticalPath(requests, marks, wallMs),
+      ...(options.keepRequests ? { requests } : {}),
       outputs: run.outputs,
     };
   }

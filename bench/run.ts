@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, one after another (they would disturb each other side by side on a small
  * machine), then bench/report.md and one JSON file per benchmark under bench/results/.
- * `npm run bench -- --only baseline [--pairs N] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]
- * [--note TEXT]` runs only the action-vs-script baseline and replaces only its section of the report.
+ * `npm run bench -- --only baseline [--pairs N] [--worlds today,fast] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]
+ * [--note TEXT]` runs only the action-vs-script baseline and replaces only its section of the report;
+ * `npm run bench -- --only trace [--world fast|today]` prints every request of one rerun and one fresh deploy.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { benchAction, RTT, RUNNER_NODE, versionOf, type BenchSection } from './action.js';
 import { BASELINE_RTT, benchBaseline, type BaselineOptions } from './baseline.js';
 import { benchTools } from './tools.js';
+import { trace } from './trace.js';
+import { WORLD_NAMES, type WorldName } from './worlds.js';
 
 const reportFile = fileURLToPath(new URL('report.md', import.meta.url));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
@@ -152,7 +155,9 @@ interface FootprintData {
 }
 
 interface Cli {
-  only?: 'baseline';
+  only?: 'baseline' | 'trace';
+  /** For --only trace: the world to trace in. */
+  world: WorldName;
   baseline: BaselineOptions;
 }
 
@@ -168,10 +173,22 @@ function parseCli(argv: string[]): Cli {
       'charts-ms': { type: 'string', default: String(BASELINE_RTT.charts) },
       'keep-home': { type: 'boolean', default: false },
       note: { type: 'string' },
+      world: { type: 'string', default: 'fast' },
+      worlds: { type: 'string', default: WORLD_NAMES.join(',') },
     },
   });
-  if (values.only !== undefined && values.only !== 'baseline')
-    throw new Error(`--only ${values.only}: the only section that runs alone is "baseline"`);
+  if (values.only !== undefined && values.only !== 'baseline' && values.only !== 'trace')
+    throw new Error(
+      `--only ${values.only}: "baseline" (that section of the report) or "trace" (print one run's requests)`,
+    );
+  const world = WORLD_NAMES.find((w) => w === values.world);
+  if (!world) throw new Error(`--world ${values.world}: one of ${WORLD_NAMES.join(', ')}`);
+  const worlds = values.worlds.split(',').map((w) => {
+    const found = WORLD_NAMES.find((name) => name === w.trim());
+    if (!found)
+      throw new Error(`--worlds ${values.worlds}: a comma-separated list of ${WORLD_NAMES.join(', ')}`);
+    return found;
+  });
   const number = (flag: string, value: string, min: number): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min)
@@ -179,7 +196,8 @@ function parseCli(argv: string[]): Cli {
     return n;
   };
   return {
-    ...(values.only ? { only: 'baseline' as const } : {}),
+    ...(values.only === 'baseline' || values.only === 'trace' ? { only: values.only } : {}),
+    world,
     baseline: {
       pairs: number('pairs', values.pairs, 1),
       latencyMs: {
@@ -188,6 +206,7 @@ function parseCli(argv: string[]): Cli {
         charts: number('charts-ms', values['charts-ms'], 0),
       },
       keepHome: values['keep-home'],
+      worlds,
       ...(values.note ? { note: values.note } : {}),
     },
   };
@@ -228,8 +247,8 @@ function writeResults(about: Machine, sections: BenchSection[]): void {
 async function runBaseline(cli: Cli, about: Machine): Promise<BenchSection> {
   const b = cli.baseline;
   console.log(
-    `bench: action vs the runbook script, ${b.pairs} pairs per scenario (Compute ${b.latencyMs.compute} ms, ` +
-      `Kubernetes ${b.latencyMs.kube} ms, charts ${b.latencyMs.charts} ms) ...`,
+    `bench: action vs the runbook script, ${b.pairs} pairs per scenario in ${b.worlds.join(' and ')} world ` +
+      `(Compute ${b.latencyMs.compute} ms, Kubernetes ${b.latencyMs.kube} ms, charts ${b.latencyMs.charts} ms) ...`,
   );
   const section = await benchBaseline(b, baselineHeader(about));
   writeResults(about, [section]);
@@ -240,6 +259,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const cli = parseCli(process.argv.slice(2));
   const about = machine();
+  if (cli.only === 'trace') return trace(cli.world);
   if (cli.only === 'baseline') {
     const baseline = await runBaseline(cli, about);
     const old = fs.existsSync(reportFile)
