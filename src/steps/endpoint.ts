@@ -65,42 +65,52 @@ export function serverUrlFromService(
 }
 
 /** One look at the server a deployed release serves, taken before the plan needs it (see readAhead.ts). */
-export interface EarlyEndpoint {
+export interface EarlyEndpoint<B = never> {
   namespace: string;
   service: string;
   /** Undefined when the Service had no address yet. */
   url: string | undefined;
-  /** Undefined unless the one health check answered healthy. */
-  health: ServerHealth | undefined;
+  /** Undefined unless the one health check answered healthy; with what was asked beside it. */
+  health: (ServerHealth & { beside?: B }) | undefined;
 }
 
-/** The Service's URL, and when it has one, one health check: nothing is waited for, nothing is printed. */
-export async function lookAtEndpoint(
+/**
+ * The Service's URL, and when it has one, one health check with `beside` asked at the same moment (as
+ * waitForHealth does): nothing is waited for, nothing is printed.
+ */
+export async function lookAtEndpoint<B = never>(
   kube: KubernetesClient,
   target: Omit<EndpointTarget, 'release'>,
   auth: { username: string; password: string | undefined } | undefined,
   deadline: Deadline,
-): Promise<EarlyEndpoint> {
+  beside?: (url: string) => Promise<B>,
+): Promise<EarlyEndpoint<B>> {
   const { namespace, service: name } = target;
   const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace });
   const nodes = service?.spec?.type === 'NodePort' ? (await kube.list<NodeObject>('v1', 'Node')).items : [];
   const url = service ? serverUrlFromService(service, nodes, target.loadBalancerIP) : undefined;
-  const health = url && auth?.password !== undefined ? await healthNow(url, auth, deadline) : undefined;
+  const health =
+    url && auth?.password !== undefined ? await healthNow(url, auth, deadline, beside) : undefined;
   return { namespace, service: name, url, health };
 }
 
 /** One health check with a short socket timeout: the answer when healthy, else undefined. */
-async function healthNow(
+async function healthNow<B>(
   url: string,
   auth: { username: string; password: string | undefined },
   deadline: Deadline,
-): Promise<ServerHealth | undefined> {
+  beside: ((url: string) => Promise<B>) | undefined,
+): Promise<(ServerHealth & { beside?: B }) | undefined> {
   const handlers =
     auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
   const socketTimeout = Math.max(500, Math.min(2000, deadline.remainingMs()));
   const client = new HttpClient('skyha-action', handlers, { socketTimeout, allowRetries: false });
-  const answer = await healthOnce(client, `${url}/api/health`).finally(() => client.dispose());
-  return answer.kind === 'healthy' ? { url, ...answer.health } : undefined;
+  const [answer, besideAnswer] = await Promise.all([
+    healthOnce(client, `${url}/api/health`).finally(() => client.dispose()),
+    beside?.(url),
+  ]);
+  if (answer.kind !== 'healthy') return undefined;
+  return { url, ...answer.health, ...(besideAnswer !== undefined && { beside: besideAnswer }) };
 }
 
 /**
