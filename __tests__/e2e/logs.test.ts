@@ -28,8 +28,9 @@ function groups(stdout: string): string[] {
 describe('the log: one group per runbook step, progress while waiting, a notice at the end', () => {
   let world: LocalWorld;
   before(async () => {
-    // The load balancer gets its address 16 s after its Service is seen: a wait past 15 s.
-    world = await startLocalWorld({ kube: { loadBalancerDelayMs: 16_000 } });
+    // The load balancer gets its address 30 s after its Service is written: whatever helm still does after that
+    // write, the wait for the address lasts past 15 s.
+    world = await startLocalWorld({ kube: { loadBalancerDelayMs: 30_000 } });
   });
   after(() => world.close());
 
