@@ -9,42 +9,26 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realBinaries } from '../standins/binaries.js';
-import { bundle } from '../standins/runner.js';
 import { WORLD, type LatencyOptions, type LocalWorld } from '../standins/world.js';
+import { Bench, now, proxiesOf, statsOf, toEpoch, type BenchSection } from './action.js';
 import {
-  Bench,
-  median,
-  now,
-  proxiesOf,
-  statsOf,
-  toEpoch,
-  type BenchSection,
-  type ProxyStats,
-} from './action.js';
-import { markdown, TARGETS, verdicts, type LoadSeen } from './baselineReport.js';
-import { criticalPath, timedRequests, type PathSegment } from './criticalPath.js';
+  markdown,
+  TARGETS,
+  verdicts,
+  type BaselineOptions,
+  type LoadSeen,
+  type Scenario,
+  type SideName,
+  type SideRun,
+} from './baselineReport.js';
+import { criticalPath, timedRequests } from './criticalPath.js';
 import { startBenchWorld, WORLD_NAMES, type WorldName } from './worlds.js';
 
 /** Round trips of the baseline: Compute API 100 ms, Kubernetes API 30 ms, chart repository 50 ms. */
 export const BASELINE_RTT: Required<LatencyOptions> = { compute: 100, kube: 30, charts: 50 };
 
-export interface BaselineOptions {
-  /** Interleaved pairs per scenario (at least 5 for the report). */
-  pairs: number;
-  latencyMs: Required<LatencyOptions>;
-  /** Keep each side's HOME between runs (kubectl discovery and helm repository caches) instead of a fresh one. */
-  keepHome: boolean;
-  /** A sentence for the report about this measurement (e.g. what else ran on the machine). */
-  note?: string;
-  /** The worlds to measure in (see worlds.ts), in this order. */
-  worlds: readonly WorldName[];
-}
-
 const runbookScript = fileURLToPath(new URL('runbook.sh', import.meta.url));
 const gnuTime = '/usr/bin/time';
-
-export type SideName = 'action' | 'script';
-export type Scenario = 'converged' | 'fresh';
 
 /** The names one run deploys: the same on both sides. */
 interface Names {
@@ -54,27 +38,6 @@ interface Names {
 const CONVERGED: Names = { disk: 'sky-api-server-state', release: 'skypilot' };
 const NAMESPACE = 'skypilot';
 const PV_NAME = 'sky-api-server-pv';
-
-/** One timed run of one side. */
-export interface SideRun {
-  world: WorldName;
-  side: SideName;
-  scenario: Scenario;
-  pair: number;
-  /** Spawn to the harness seeing the process end. */
-  wallMs: number;
-  /** Action only: spawn to its own exit hook (the probe), a few ms before the harness sees it end. */
-  selfExitMs?: number;
-  /** Spawn to the first request any of the side's latency proxies saw. */
-  firstRequestMs: number | undefined;
-  /** Action: VmHWM of the node process. Script: ru_maxrss of its largest process (GNU time %M). */
-  peakRssMb: number | undefined;
-  proxies: Record<string, ProxyStats>;
-  /** Which wait each part of the wall time was spent on (see criticalPath.ts). */
-  path: PathSegment[];
-  /** 1-min load average as the run started: other work on a shared machine shows here. */
-  load1: number;
-}
 
 /** What one run measures, before the harness files it under its side, scenario and pair. */
 type Measured = Pick<SideRun, 'wallMs' | 'selfExitMs' | 'firstRequestMs' | 'peakRssMb' | 'proxies' | 'path'>;

@@ -5,10 +5,46 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundle } from '../standins/runner.js';
-import { median } from './action.js';
-import type { BaselineOptions, Scenario, SideName, SideRun } from './baseline.js';
+import type { LatencyOptions } from '../standins/world.js';
+import { median, type ProxyStats } from './action.js';
 import { pathLine, pathRows, type PathSegment } from './criticalPath.js';
 import { WORLD_TEXT, type WorldName } from './worlds.js';
+
+export interface BaselineOptions {
+  /** Interleaved pairs per scenario (at least 5 for the report). */
+  pairs: number;
+  latencyMs: Required<LatencyOptions>;
+  /** Keep each side's HOME between runs (kubectl discovery and helm repository caches) instead of a fresh one. */
+  keepHome: boolean;
+  /** A sentence for the report about this measurement (e.g. what else ran on the machine). */
+  note?: string;
+  /** The worlds to measure in (see worlds.ts), in this order. */
+  worlds: readonly WorldName[];
+}
+
+export type SideName = 'action' | 'script';
+export type Scenario = 'converged' | 'fresh';
+
+/** One timed run of one side. */
+export interface SideRun {
+  world: WorldName;
+  side: SideName;
+  scenario: Scenario;
+  pair: number;
+  /** Spawn to the harness seeing the process end. */
+  wallMs: number;
+  /** Action only: spawn to its own exit hook (the probe), a few ms before the harness sees it end. */
+  selfExitMs?: number;
+  /** Spawn to the first request any of the side's latency proxies saw. */
+  firstRequestMs: number | undefined;
+  /** Action: VmHWM of the node process. Script: ru_maxrss of its largest process (GNU time %M). */
+  peakRssMb: number | undefined;
+  proxies: Record<string, ProxyStats>;
+  /** Which wait each part of the wall time was spent on (see criticalPath.ts). */
+  path: PathSegment[];
+  /** 1-min load average as the run started: other work on a shared machine shows here. */
+  load1: number;
+}
 
 /** What the action must reach (issue 21), in both worlds; each figure is shown next to its target. */
 export const TARGETS = {

@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchAction, RTT, RUNNER_NODE, versionOf, type BenchSection } from './action.js';
-import { BASELINE_RTT, benchBaseline, type BaselineOptions } from './baseline.js';
+import { benchAction, RUNNER_NODE, versionOf, type BenchSection } from './action.js';
+import { BASELINE_RTT, benchBaseline } from './baseline.js';
+import type { BaselineOptions } from './baselineReport.js';
 import { benchTools } from './tools.js';
 import { trace } from './trace.js';
 import { WORLD_NAMES, type WorldName } from './worlds.js';
@@ -47,82 +48,38 @@ function machine(): Machine {
   };
 }
 
-/** A few sentences on where the time goes, from the numbers of this run. */
+/** A few sentences on start-up and memory, from the numbers of this run (the runbook's are in the baseline). */
 function reading(sections: BenchSection[]): string[] {
   const cold = sections.find((s) => s.name === 'cold-start')?.data as ColdData | undefined;
-  const runbook = sections.find((s) => s.name === 'runbook')?.data as RunbookData | undefined;
-  if (!cold || !runbook) return [];
-  const lines: string[] = [];
-  const older = cold.byNode[0];
-  const runner = cold.byNode.at(-1);
+  if (!cold) return [];
   const med = (v: number[] | undefined): number => {
     const s = [...(v ?? [])].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)] ?? NaN;
   };
+  const lines: string[] = [];
+  const runner = cold.byNode.at(-1);
   if (runner) {
-    const first = med(runner.firstRequestMs);
-    const out = med(runner.firstOutputMs);
-    const mine = cold.runs.filter((r) => r.node === runner.node);
-    const markAt = (r: (typeof mine)[number], label: string): number =>
-      r.marks.find((m) => m.label === label)?.atMs ?? NaN;
-    const toolsMs = med(
-      mine.map((r) => markAt(r, 'log group closes') - markAt(r, 'tools: install group opens')),
-    );
-    const indexMb = (sections.find((s) => s.name === 'footprint')?.data as FootprintData | undefined)
-      ?.indexMb;
-    const bundleTop = cold.profile?.top.filter((t) => t.fn.includes('dist/index.js')).slice(0, 3) ?? [];
     lines.push(
-      `- **Start-up dominates a converged run.** On ${runner.node} the first API call leaves ${first} ms after the ` +
-        `spawn. Node runs user code after ${med(runner.userCodeMs)} ms; the action logs its first line at ${out} ms ` +
-        `(the ${indexMb ?? '?'} MB bundle read, compiled and evaluated). The tool step, with all tools already in ` +
-        `the cache, then keeps its log group open for ${toolsMs} ms, and the first request leaves ${first - out} ms ` +
-        'after the first log line: the Compute client is built in the same time, on the same thread.' +
+      `- **Start-up.** On ${runner.node} user code runs ${med(runner.userCodeMs)} ms after the spawn, the first log ` +
+        `line comes at ${med(runner.firstOutputMs)} ms and the first Compute request (the token exchange) at ` +
+        `${med(runner.firstRequestMs)} ms; the cluster's first reads and the chart's download leave before it ` +
+        '(the baseline counts the first request of any kind).' +
         (cold.profile
-          ? ` The CPU profile puts ${cold.profile.categories["the bundle's code"] ?? '?'} ms in the bundle's own code ` +
-            `(top: ${bundleTop.map((t) => `\`${t.fn}\``).join(', ')}${
-              bundleTop.some((t) => /^(Codegen|fromJSON|Namespace|Type|lookup|set|get) /.test(t.fn))
-                ? ", protobufjs building the Compute API's message types"
-                : ''
-            }), ` +
-            `${cold.profile.categories['reading and compiling the bundle'] ?? '?'} ms in reading and compiling the ` +
-            `bundle and ${cold.profile.categories['garbage collection'] ?? '?'} ms in garbage collection.`
+          ? ` The CPU profile of one converged rerun puts ${cold.profile.categories["the bundle's code"] ?? '?'} ms in ` +
+            `the bundle's own code, ${cold.profile.categories['reading and compiling the bundle'] ?? '?'} ms in ` +
+            `reading and compiling it and ${cold.profile.categories['garbage collection'] ?? '?'} ms in garbage collection.`
           : ''),
     );
   }
-  const newer = cold.byNode[1];
+  const [older, newer] = cold.byNode;
   if (older && newer) {
     lines.push(
-      `- **node ${newer.node} vs ${older.node}:** first API call ${med(newer.firstRequestMs)} ms vs ${med(older.firstRequestMs)} ms, ` +
-        `peak RSS ${med(newer.vmHwmMb)} MB vs ${med(older.vmHwmMb)} MB (the runner uses node 24 for \`runs.using: node24\`).`,
+      `- **node ${newer.node} vs ${older.node}:** first Compute request ${med(newer.firstRequestMs)} ms vs ` +
+        `${med(older.firstRequestMs)} ms, peak RSS ${med(newer.vmHwmMb)} MB vs ${med(older.vmHwmMb)} MB (the runner ` +
+        'uses node 24 for `runs.using: node24`; the action keeps the young generation from growing, see ' +
+        '`src/lib/memory.ts`).',
     );
   }
-  const rerun = runbook.summary.find((s) => s.key === 'rerun');
-  const fresh = runbook.summary.find((s) => s.key === 'fresh');
-  const kubectlStart = med(runbook.processStartMs.kubectl);
-  const helmStart = med(runbook.processStartMs.helm);
-  if (rerun) {
-    const processes = rerun.helm * helmStart + rerun.kubectl * kubectlStart;
-    lines.push(
-      `- **Converged rerun: ${rerun.wallMs} ms for ${rerun.roundTrips} round trips (floor ${rerun.floorMs} ms, ` +
-        `${(rerun.wallMs / rerun.floorMs).toFixed(1)}x).** Only ${rerun.networkBusyMs} ms is spent with a request ` +
-        `on the wire. The rest is start-up (~${rerun.firstRequestMs} ms to the first request) and ` +
-        `${rerun.helm + rerun.kubectl} helm/kubectl processes run one after another; starting them alone costs ` +
-        `~${Math.round(processes)} ms (${helmStart} ms per helm, ${kubectlStart} ms per kubectl on this machine) before any request.`,
-    );
-  }
-  if (fresh) {
-    lines.push(
-      `- **Fresh deploy / recovery: ${fresh.roundTrips} round trips (floor ${fresh.floorMs} ms), ${fresh.wallMs} ms wall.** ` +
-        "Most round trips are helm's and kubectl's API discovery on a cluster they have not seen; the Compute side " +
-        `is a handful of calls. Real GCE disk creation and a LoadBalancer address (1-2 minutes on GKE) are server-side ` +
-        'waits that the stand-ins do not model: on a real project they, not the action, set the time of a fresh deploy.',
-    );
-  }
-  lines.push(
-    '- **Where to gain:** the Compute client start (protobufjs building message types on the main thread, which ' +
-      'also stalls the tool step) and the helm/kubectl processes still run one after another on the converged path ' +
-      '(get metadata, then get values; the claim and service reads). The round trips themselves are not the bottleneck.',
-  );
   return lines;
 }
 
@@ -136,22 +93,6 @@ interface ColdData {
     firstRequestMs: number[];
     vmHwmMb: number[];
   }[];
-}
-interface RunbookData {
-  processStartMs: Record<string, number[]>;
-  summary: {
-    key: string;
-    wallMs: number;
-    roundTrips: number;
-    floorMs: number;
-    networkBusyMs: number;
-    firstRequestMs: number;
-    helm: number;
-    kubectl: number;
-  }[];
-}
-interface FootprintData {
-  indexMb: string;
 }
 
 interface Cli {
@@ -297,8 +238,8 @@ async function main(): Promise<void> {
     '  token exchange, a Kubernetes API server that real kubectl and helm accept, the chart repository, the download',
     '  mirror). The action is the committed bundle `dist/index.js`, spawned as the runner spawns it',
     '  (`standins/runner.ts`), with real helm 4.1.4 and kubectl 1.35.2.',
-    `- Realistic latency comes from \`standins/latency.ts\`, a proxy in front of each stand-in (${RTT.compute} ms Compute,`,
-    `  ${RTT.kube} ms Kubernetes, ${RTT.charts} ms chart repository) that also counts the round trips it forwards.`,
+    "- The runbook behind a cloud's round trips, side by side with the bare script in two worlds, is the baseline",
+    '  above; the sections below are start-up, memory, bundle size and tool installs.',
     "- A probe module loaded through NODE_OPTIONS timestamps the action's log lines (its step milestones and each",
     "  `$ helm ...`/`$ kubectl ...` it runs) and reads the process's VmHWM from /proc/self/status at exit.",
     '- No benchmark runs in `npm test`.',
@@ -310,7 +251,7 @@ async function main(): Promise<void> {
     '## Numbers',
     '',
     ...sections.map((s) => s.markdown),
-    '### 5. Tool installs',
+    '### 3. Tool installs',
     '',
     tools,
   ].join('\n');

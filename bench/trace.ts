@@ -10,7 +10,7 @@ import { startBenchWorld, type WorldName } from './worlds.js';
 
 function print(title: string, run: Measured): void {
   console.log(
-    `\n## ${title}: ${run.wallMs} ms, first request ${run.firstProxyRequestMs} ms after the spawn\n`,
+    `\n## ${title}: ${run.wallMs} ms, first request ${run.firstProxyRequestMs} ms after the spawn, peak RSS ${run.vmHwmMb} MB\n`,
   );
   const rows = [...(run.requests ?? [])].sort((a, b) => a.startMs - b.startMs);
   for (const r of rows)
