@@ -212,9 +212,9 @@ async function main(): Promise<void> {
     );
     return;
   }
-  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 5 minutes`);
+  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 6 minutes`);
   const baseline = await runBaseline(cli, about);
-  console.log('bench: the action (cold start, runbook behind latency, footprint) ...');
+  console.log('bench: the action (cold start, footprint) ...');
   const sections = await benchAction();
   console.log('bench: tool installs ...');
   const tools = await benchTools(); // writes results/tools.json itself
