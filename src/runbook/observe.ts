@@ -25,7 +25,7 @@ import {
   scheduleTarget,
   type ScheduleTarget,
 } from '../steps/snapshotSchedule.js';
-import { connectToCluster, type Cluster, type Prepared } from './cluster.js';
+import { clusterKubeconfig, helmClient, kubeClient, type Cluster, type Prepared } from './cluster.js';
 import { planDiskAndVolume, type Observed } from './plan.js';
 import { readAhead, type ReadAhead } from './readAhead.js';
 import { nameRelease, ownClaim, type ReleaseNames } from './release.js';
@@ -48,11 +48,13 @@ export async function observeRunbook(
   const backups = scheduleTarget(config);
   const computeSide = readCompute(config, prepared, backups, deadline);
   computeSide.catch(() => undefined); // awaited below; a failure must not go unhandled while the cluster is reached
-  report.tools = await prepared.tools;
-  const cluster = connected ?? (await connectToCluster(config, report.tools, deadline));
-  const { kube } = cluster;
+  // The release and what it names are read as soon as the cluster is reachable, before the tools are there.
+  const kubeconfig = connected ? undefined : await clusterKubeconfig(config, prepared.tools, deadline);
+  const kube = connected?.kube ?? kubeClient(kubeconfig, deadline);
   const deployed = readRelease(kube, config.release.name, config.release.namespace);
   const ahead = readAhead(kube, config, deployed, deadline);
+  report.tools = await prepared.tools;
+  const cluster = connected ?? { kube, helm: helmClient(report.tools, kubeconfig, deadline) };
   const clusterSide = readCluster(config, cluster, deployed);
   const naming = renderAhead(config, cluster, target, clusterSide, computeSide);
   naming.catch(() => undefined); // awaited below, after the disk
