@@ -32,6 +32,7 @@ import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSche
 import type { Cluster } from './cluster.js';
 import type { ApplyContext } from './context.js';
 import { volumeTarget, type RunbookPlan } from './plan.js';
+import { watchAddress, type WatchedAddress } from './readAhead.js';
 import { planRelease, releaseTarget } from './release.js';
 import {
   finishReleaseBesideDisk,
@@ -57,6 +58,8 @@ export async function applyRunbook(
   const { ctx, plan } = await applyAddress(config, deadline, given, planned, step);
   const { cluster, report, observed } = ctx;
   const early = startReleaseBesideDisk(config, ctx, plan, deadline);
+  const changesRelease = !isRefusal(plan.release) && plan.release.action !== 'keep';
+  const watched = changesRelease ? watchAddress(cluster.kube, config, observed.names, deadline) : undefined;
   const { pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
     async (error: unknown) => {
       if (early) await seeReleaseThrough(config, early);
@@ -86,8 +89,9 @@ export async function applyRunbook(
   const settled = settling
     ? settle(cluster, observed.names.claim, pv.name, made, where, deadline)
     : Promise.resolve();
-  // Nothing changed on the server's side: what was read of it beside the disk still holds.
-  const seen = settling ? undefined : await ctx.ahead?.endpoint;
+  // Nothing changed on the server's side: what was read of it beside the disk still holds; else the address
+  // watched while helm worked.
+  const seen = settling ? watched : await ctx.ahead?.endpoint;
   await core.group('Server URL and health', () =>
     serveAndCheck(config, deadline, cluster.kube, report, where, settled, seen),
   );
@@ -257,20 +261,19 @@ export function endpointOf(
   return { release: release.name, namespace: release.namespace, service: service.name };
 }
 
-/** The same Service, and with static-ip, showing that address already. */
-function sameEndpoint(
-  early: { namespace: string; service: string; url?: unknown },
-  where: EndpointTarget,
-): boolean {
+/** The same Service, and with static-ip, the same address: seen there already, or waited for. */
+function sameEndpoint(early: EarlyEndpoint<StateReading> | WatchedAddress, where: EndpointTarget): boolean {
   if (early.service !== where.service || early.namespace !== where.namespace) return false;
   const ip = where.loadBalancerIP;
-  return ip === undefined || typeof early.url !== 'string' || new URL(early.url).hostname === ip;
+  if ('loadBalancerIP' in early) return early.loadBalancerIP === ip;
+  return ip === undefined || early.url === undefined || new URL(early.url).hostname === ip;
 }
 
 /**
  * The server URL users log in to, then its health: the runbook's last step. The address is awaited side by side
  * with `before` (the claim's binding); health is only asked once both are there. `early`: the same Service's
- * address and health, read before the plan, when nothing changed since (see readAhead.ts).
+ * address and health, read before the plan, when nothing changed since, or its address watched while helm worked
+ * (see readAhead.ts).
  */
 export async function serveAndCheck(
   config: Config,
@@ -279,10 +282,11 @@ export async function serveAndCheck(
   report: Report,
   where: EndpointTarget,
   before: Promise<void> = Promise.resolve(),
-  early?: EarlyEndpoint<StateReading>,
+  early?: EarlyEndpoint<StateReading> | WatchedAddress,
 ): Promise<void> {
-  const seen = early && sameEndpoint(early, where) ? early : undefined;
-  const address = seen?.url ? Promise.resolve(seen.url) : discoverServerUrl(kube, where, deadline);
+  const same = early && sameEndpoint(early, where) ? early : undefined;
+  const address = same?.url ? Promise.resolve(same.url) : discoverServerUrl(kube, where, deadline);
+  const seen = same && 'health' in same ? same : undefined;
   const [url] = await withProgress(
     `the address of Service ${where.namespace}/${where.service}`,
     deadline,
