@@ -76,8 +76,8 @@ function reading(sections: BenchSection[]): string[] {
     lines.push(
       `- **node ${newer.node} vs ${older.node}:** first Compute request ${med(newer.firstRequestMs)} ms vs ` +
         `${med(older.firstRequestMs)} ms, peak RSS ${med(newer.vmHwmMb)} MB vs ${med(older.vmHwmMb)} MB (the runner ` +
-        'uses node 24 for `runs.using: node24`; the action keeps the young generation from growing, see ' +
-        '`src/lib/memory.ts`).',
+        'uses node 24 for `runs.using: node24`; the action keeps the young generation from growing and turns ' +
+        "V8's compiling tiers off, see `src/lib/memory.ts`).",
     );
   }
   return lines;
