@@ -27,7 +27,7 @@ export const WORLD_OPTIONS: Record<WorldName, Omit<WorldOptions, 'latencyMs'>> =
 /** One line for the report: what the world is. */
 export const WORLD_TEXT: Record<WorldName, string> = {
   today:
-    "today's stand-ins: the mimic chart's admission hook Jobs (about 240 requests one after another on both sides), controllers and the load balancer's address at once",
+    "today's stand-ins: the mimic chart's admission hook Jobs (about 160 requests of helm's one after another on both sides), controllers and the load balancer's address at once",
   fast: 'a fast cloud: a chart without hook Jobs, controllers that act 0.3 s after a write, the load balancer address 0.5 s after its Service is written',
 };
 
