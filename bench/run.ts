@@ -1,17 +1,21 @@
 /**
  * `npm run bench`: every benchmark, one after another (they would disturb each other side by side on a small
  * machine), then bench/report.md and one JSON file per benchmark under bench/results/.
- * `npm run bench -- --only baseline [--pairs N] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]
- * [--note TEXT]` runs only the action-vs-script baseline and replaces only its section of the report.
+ * `npm run bench -- --only baseline [--pairs N] [--worlds today,fast] [--compute-ms MS] [--kube-ms MS] [--charts-ms MS] [--keep-home]
+ * [--note TEXT]` runs only the action-vs-script baseline and replaces only its section of the report;
+ * `npm run bench -- --only trace [--world fast|today]` prints every request of one rerun and one fresh deploy.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchAction, RTT, RUNNER_NODE, versionOf, type BenchSection } from './action.js';
-import { BASELINE_RTT, benchBaseline, type BaselineOptions } from './baseline.js';
+import { benchAction, RUNNER_NODE, versionOf, type BenchSection } from './action.js';
+import { BASELINE_RTT, benchBaseline } from './baseline.js';
+import type { BaselineOptions } from './baselineReport.js';
 import { benchTools } from './tools.js';
+import { trace } from './trace.js';
+import { WORLD_NAMES, type WorldName } from './worlds.js';
 
 const reportFile = fileURLToPath(new URL('report.md', import.meta.url));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
@@ -44,82 +48,38 @@ function machine(): Machine {
   };
 }
 
-/** A few sentences on where the time goes, from the numbers of this run. */
+/** A few sentences on start-up and memory, from the numbers of this run (the runbook's are in the baseline). */
 function reading(sections: BenchSection[]): string[] {
   const cold = sections.find((s) => s.name === 'cold-start')?.data as ColdData | undefined;
-  const runbook = sections.find((s) => s.name === 'runbook')?.data as RunbookData | undefined;
-  if (!cold || !runbook) return [];
-  const lines: string[] = [];
-  const older = cold.byNode[0];
-  const runner = cold.byNode.at(-1);
+  if (!cold) return [];
   const med = (v: number[] | undefined): number => {
     const s = [...(v ?? [])].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)] ?? NaN;
   };
+  const lines: string[] = [];
+  const runner = cold.byNode.at(-1);
   if (runner) {
-    const first = med(runner.firstRequestMs);
-    const out = med(runner.firstOutputMs);
-    const mine = cold.runs.filter((r) => r.node === runner.node);
-    const markAt = (r: (typeof mine)[number], label: string): number =>
-      r.marks.find((m) => m.label === label)?.atMs ?? NaN;
-    const toolsMs = med(
-      mine.map((r) => markAt(r, 'log group closes') - markAt(r, 'tools: install group opens')),
-    );
-    const indexMb = (sections.find((s) => s.name === 'footprint')?.data as FootprintData | undefined)
-      ?.indexMb;
-    const bundleTop = cold.profile?.top.filter((t) => t.fn.includes('dist/index.js')).slice(0, 3) ?? [];
     lines.push(
-      `- **Start-up dominates a converged run.** On ${runner.node} the first API call leaves ${first} ms after the ` +
-        `spawn. Node runs user code after ${med(runner.userCodeMs)} ms; the action logs its first line at ${out} ms ` +
-        `(the ${indexMb ?? '?'} MB bundle read, compiled and evaluated). The tool step, with all tools already in ` +
-        `the cache, then keeps its log group open for ${toolsMs} ms, and the first request leaves ${first - out} ms ` +
-        'after the first log line: the Compute client is built in the same time, on the same thread.' +
+      `- **Start-up.** On ${runner.node} user code runs ${med(runner.userCodeMs)} ms after the spawn, the first log ` +
+        `line comes at ${med(runner.firstOutputMs)} ms and the first Compute request (the token exchange) at ` +
+        `${med(runner.firstRequestMs)} ms; the cluster's first reads and the chart's download leave before it ` +
+        '(the baseline counts the first request of any kind).' +
         (cold.profile
-          ? ` The CPU profile puts ${cold.profile.categories["the bundle's code"] ?? '?'} ms in the bundle's own code ` +
-            `(top: ${bundleTop.map((t) => `\`${t.fn}\``).join(', ')}${
-              bundleTop.some((t) => /^(Codegen|fromJSON|Namespace|Type|lookup|set|get) /.test(t.fn))
-                ? ", protobufjs building the Compute API's message types"
-                : ''
-            }), ` +
-            `${cold.profile.categories['reading and compiling the bundle'] ?? '?'} ms in reading and compiling the ` +
-            `bundle and ${cold.profile.categories['garbage collection'] ?? '?'} ms in garbage collection.`
+          ? ` The CPU profile of one converged rerun puts ${cold.profile.categories["the bundle's code"] ?? '?'} ms in ` +
+            `the bundle's own code, ${cold.profile.categories['reading and compiling the bundle'] ?? '?'} ms in ` +
+            `reading and compiling it and ${cold.profile.categories['garbage collection'] ?? '?'} ms in garbage collection.`
           : ''),
     );
   }
-  const newer = cold.byNode[1];
+  const [older, newer] = cold.byNode;
   if (older && newer) {
     lines.push(
-      `- **node ${newer.node} vs ${older.node}:** first API call ${med(newer.firstRequestMs)} ms vs ${med(older.firstRequestMs)} ms, ` +
-        `peak RSS ${med(newer.vmHwmMb)} MB vs ${med(older.vmHwmMb)} MB (the runner uses node 24 for \`runs.using: node24\`).`,
+      `- **node ${newer.node} vs ${older.node}:** first Compute request ${med(newer.firstRequestMs)} ms vs ` +
+        `${med(older.firstRequestMs)} ms, peak RSS ${med(newer.vmHwmMb)} MB vs ${med(older.vmHwmMb)} MB (the runner ` +
+        'uses node 24 for `runs.using: node24`; the action keeps the young generation from growing and turns ' +
+        "V8's compiling tiers off, see `src/lib/memory.ts`).",
     );
   }
-  const rerun = runbook.summary.find((s) => s.key === 'rerun');
-  const fresh = runbook.summary.find((s) => s.key === 'fresh');
-  const kubectlStart = med(runbook.processStartMs.kubectl);
-  const helmStart = med(runbook.processStartMs.helm);
-  if (rerun) {
-    const processes = rerun.helm * helmStart + rerun.kubectl * kubectlStart;
-    lines.push(
-      `- **Converged rerun: ${rerun.wallMs} ms for ${rerun.roundTrips} round trips (floor ${rerun.floorMs} ms, ` +
-        `${(rerun.wallMs / rerun.floorMs).toFixed(1)}x).** Only ${rerun.networkBusyMs} ms is spent with a request ` +
-        `on the wire. The rest is start-up (~${rerun.firstRequestMs} ms to the first request) and ` +
-        `${rerun.helm + rerun.kubectl} helm/kubectl processes run one after another; starting them alone costs ` +
-        `~${Math.round(processes)} ms (${helmStart} ms per helm, ${kubectlStart} ms per kubectl on this machine) before any request.`,
-    );
-  }
-  if (fresh) {
-    lines.push(
-      `- **Fresh deploy / recovery: ${fresh.roundTrips} round trips (floor ${fresh.floorMs} ms), ${fresh.wallMs} ms wall.** ` +
-        "Most round trips are helm's and kubectl's API discovery on a cluster they have not seen; the Compute side " +
-        `is a handful of calls. Real GCE disk creation and a LoadBalancer address (1-2 minutes on GKE) are server-side ` +
-        'waits that the stand-ins do not model: on a real project they, not the action, set the time of a fresh deploy.',
-    );
-  }
-  lines.push(
-    '- **Where to gain:** the Compute client start (protobufjs building message types on the main thread, which ' +
-      'also stalls the tool step) and the helm/kubectl processes still run one after another on the converged path ' +
-      '(get metadata, then get values; the claim and service reads). The round trips themselves are not the bottleneck.',
-  );
   return lines;
 }
 
@@ -134,25 +94,11 @@ interface ColdData {
     vmHwmMb: number[];
   }[];
 }
-interface RunbookData {
-  processStartMs: Record<string, number[]>;
-  summary: {
-    key: string;
-    wallMs: number;
-    roundTrips: number;
-    floorMs: number;
-    networkBusyMs: number;
-    firstRequestMs: number;
-    helm: number;
-    kubectl: number;
-  }[];
-}
-interface FootprintData {
-  indexMb: string;
-}
 
 interface Cli {
-  only?: 'baseline';
+  only?: 'baseline' | 'trace';
+  /** For --only trace: the world to trace in. */
+  world: WorldName;
   baseline: BaselineOptions;
 }
 
@@ -168,10 +114,22 @@ function parseCli(argv: string[]): Cli {
       'charts-ms': { type: 'string', default: String(BASELINE_RTT.charts) },
       'keep-home': { type: 'boolean', default: false },
       note: { type: 'string' },
+      world: { type: 'string', default: 'fast' },
+      worlds: { type: 'string', default: WORLD_NAMES.join(',') },
     },
   });
-  if (values.only !== undefined && values.only !== 'baseline')
-    throw new Error(`--only ${values.only}: the only section that runs alone is "baseline"`);
+  if (values.only !== undefined && values.only !== 'baseline' && values.only !== 'trace')
+    throw new Error(
+      `--only ${values.only}: "baseline" (that section of the report) or "trace" (print one run's requests)`,
+    );
+  const world = WORLD_NAMES.find((w) => w === values.world);
+  if (!world) throw new Error(`--world ${values.world}: one of ${WORLD_NAMES.join(', ')}`);
+  const worlds = values.worlds.split(',').map((w) => {
+    const found = WORLD_NAMES.find((name) => name === w.trim());
+    if (!found)
+      throw new Error(`--worlds ${values.worlds}: a comma-separated list of ${WORLD_NAMES.join(', ')}`);
+    return found;
+  });
   const number = (flag: string, value: string, min: number): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min)
@@ -179,7 +137,8 @@ function parseCli(argv: string[]): Cli {
     return n;
   };
   return {
-    ...(values.only ? { only: 'baseline' as const } : {}),
+    ...(values.only === 'baseline' || values.only === 'trace' ? { only: values.only } : {}),
+    world,
     baseline: {
       pairs: number('pairs', values.pairs, 1),
       latencyMs: {
@@ -188,6 +147,7 @@ function parseCli(argv: string[]): Cli {
         charts: number('charts-ms', values['charts-ms'], 0),
       },
       keepHome: values['keep-home'],
+      worlds,
       ...(values.note ? { note: values.note } : {}),
     },
   };
@@ -228,8 +188,8 @@ function writeResults(about: Machine, sections: BenchSection[]): void {
 async function runBaseline(cli: Cli, about: Machine): Promise<BenchSection> {
   const b = cli.baseline;
   console.log(
-    `bench: action vs the runbook script, ${b.pairs} pairs per scenario (Compute ${b.latencyMs.compute} ms, ` +
-      `Kubernetes ${b.latencyMs.kube} ms, charts ${b.latencyMs.charts} ms) ...`,
+    `bench: action vs the runbook script, ${b.pairs} pairs per scenario in ${b.worlds.join(' and ')} world ` +
+      `(Compute ${b.latencyMs.compute} ms, Kubernetes ${b.latencyMs.kube} ms, charts ${b.latencyMs.charts} ms) ...`,
   );
   const section = await benchBaseline(b, baselineHeader(about));
   writeResults(about, [section]);
@@ -240,6 +200,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const cli = parseCli(process.argv.slice(2));
   const about = machine();
+  if (cli.only === 'trace') return trace(cli.world);
   if (cli.only === 'baseline') {
     const baseline = await runBaseline(cli, about);
     const old = fs.existsSync(reportFile)
@@ -251,9 +212,9 @@ async function main(): Promise<void> {
     );
     return;
   }
-  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 5 minutes`);
+  console.log(`bench: ${about.nproc} CPUs, node ${about.node}; this takes about 6 minutes`);
   const baseline = await runBaseline(cli, about);
-  console.log('bench: the action (cold start, runbook behind latency, footprint) ...');
+  console.log('bench: the action (cold start, footprint) ...');
   const sections = await benchAction();
   console.log('bench: tool installs ...');
   const tools = await benchTools(); // writes results/tools.json itself
@@ -277,8 +238,8 @@ async function main(): Promise<void> {
     '  token exchange, a Kubernetes API server that real kubectl and helm accept, the chart repository, the download',
     '  mirror). The action is the committed bundle `dist/index.js`, spawned as the runner spawns it',
     '  (`standins/runner.ts`), with real helm 4.1.4 and kubectl 1.35.2.',
-    `- Realistic latency comes from \`standins/latency.ts\`, a proxy in front of each stand-in (${RTT.compute} ms Compute,`,
-    `  ${RTT.kube} ms Kubernetes, ${RTT.charts} ms chart repository) that also counts the round trips it forwards.`,
+    "- The runbook behind a cloud's round trips, side by side with the bare script in two worlds, is the baseline",
+    '  above; the sections below are start-up, memory, bundle size and tool installs.',
     "- A probe module loaded through NODE_OPTIONS timestamps the action's log lines (its step milestones and each",
     "  `$ helm ...`/`$ kubectl ...` it runs) and reads the process's VmHWM from /proc/self/status at exit.",
     '- No benchmark runs in `npm test`.',
@@ -290,7 +251,7 @@ async function main(): Promise<void> {
     '## Numbers',
     '',
     ...sections.map((s) => s.markdown),
-    '### 5. Tool installs',
+    '### 3. Tool installs',
     '',
     tools,
   ].join('\n');

@@ -1,4 +1,5 @@
 // The runner's entry point: everything else lives in main.ts so tests can import it without running it.
+import './lib/memory.js';
 import './lib/shims.js';
 import * as core from '@actions/core';
 import { killAllCommandsNow } from './clients/command.js';

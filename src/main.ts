@@ -77,7 +77,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
   const prepared = prepare(config, deadline);
   // The clients' connections are not closed here: a cancelled run still releases its lock through them, and the
   // process exits as soon as the step has its answer (index.ts).
-  const { observed: seen, cluster } = await observeRunbook(config, deadline, prepared, report);
+  const { observed: seen, cluster, ahead } = await observeRunbook(config, deadline, prepared, report);
   const planned = planRunbook(config, seen);
   core.startGroup('Plan: what is there, and what this run changes');
   reportRunbookPlan(report, config, planned, seen);
@@ -96,7 +96,7 @@ async function deploy(config: Config, deadline: Deadline, report: Report): Promi
     return;
   }
   // The release lock is taken only when the plan changes something (never in plan mode).
-  await applyWithLock(config, deadline, { prepared, cluster, report, observed }, plan);
+  await applyWithLock(config, deadline, { prepared, cluster, report, observed, ahead }, plan);
   const restored = report.restored === true;
   const from = report.restoredFrom ? ` (restored from: ${restoredFromOutput(report.restoredFrom)})` : '';
   // A recovery told to expect existing state (create-disk: never) that finds none says so, naming the disk.

@@ -79,11 +79,28 @@ function withoutExistingClaim(dir: string): void {
   fs.writeFileSync(valuesFile, values.toString());
 }
 
+export interface ChartRepoOptions {
+  /**
+   * false serves every chart with the ingress-nginx admission webhook off by default (the subchart's own
+   * `controller.admissionWebhooks.enabled` switch): no hook Jobs, their RBAC and their polling, as a fast cloud's
+   * lighter chart. Default true: the charts as they are.
+   */
+  hookJobs?: boolean;
+}
+
+/** Turns off the subchart's admission webhook by default: its pre- and post-install hook Jobs go with it. */
+function withoutHookJobs(dir: string): void {
+  const valuesFile = path.join(dir, 'charts', 'ingress-nginx', 'values.yaml');
+  const values = YAML.parseDocument(fs.readFileSync(valuesFile, 'utf8'));
+  values.setIn(['controller', 'admissionWebhooks', 'enabled'], false);
+  fs.writeFileSync(valuesFile, values.toString());
+}
+
 /**
  * A Helm chart repository over HTTP on 127.0.0.1 (like helm.skypilot.co): `helm package` builds the test
  * chart(s) and `helm repo index` writes index.yaml with digests and absolute urls.
  */
-export async function startChartRepo(helmBinary: string): Promise<ChartRepo> {
+export async function startChartRepo(helmBinary: string, options: ChartRepoOptions = {}): Promise<ChartRepo> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-chartrepo-'));
   const served = path.join(root, 'served');
   fs.mkdirSync(served);
@@ -130,6 +147,7 @@ export async function startChartRepo(helmBinary: string): Promise<ChartRepo> {
       chart.set('appVersion', release.appVersion);
       fs.writeFileSync(chartFile, chart.toString());
       if (!release.existingClaim) withoutExistingClaim(dir);
+      if (options.hookJobs === false) withoutHookJobs(dir);
       await run(helmBinary, ['package', dir, '--destination', served], { env });
       (charts[release.name] ??= []).push(release.version);
     }

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { realBinaries, type HelmFlavour } from './binaries.js';
 import { linkedToCompute } from './cloudLink.js';
-import { startChartRepo, type ChartRepo } from './chartRepo.js';
+import { startChartRepo, type ChartRepo, type ChartRepoOptions } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { freeNodePort, freePort, hostNetwork, portIsFree, type NetworkMode } from './hostNetwork.js';
@@ -105,6 +105,8 @@ export interface WorldOptions {
   latencyMs?: LatencyOptions;
   /** The network mode, instead of the one this machine allows (to test a mode anywhere). */
   network?: NetworkMode;
+  /** The chart repository's variant (e.g. without hook Jobs, as a fast cloud's lighter chart). */
+  charts?: ChartRepoOptions;
 }
 
 export async function startLocalWorld(options: WorldOptions = {}): Promise<LocalWorld> {
@@ -113,7 +115,7 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
   const [compute, downloads, charts] = await Promise.all([
     startComputeStandIn(options.compute),
     startDownloadSite(),
-    startChartRepo(binaries.helm),
+    startChartRepo(binaries.helm, options.charts),
   ]);
   const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-world-'));
   const network = await startWorldNetwork(options.network, runnerDir);

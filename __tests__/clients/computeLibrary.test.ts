@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +81,56 @@ describe('createComputeClients', () => {
       if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
       else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the library is ready while the token exchange still waits for its answer, not only after it', async () => {
+    // A token endpoint that holds the exchange until told, then passes it on to the stand-in's.
+    let arrived = (): void => undefined;
+    const atEndpoint = new Promise<void>((resolve) => (arrived = resolve));
+    let answer = (): void => undefined;
+    const answerNow = new Promise<void>((resolve) => (answer = resolve));
+    const sts = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        arrived();
+        void answerNow
+          .then(() =>
+            fetch(`${standIn.url}/v1/token`, {
+              method: 'POST',
+              headers: { 'content-type': req.headers['content-type'] ?? '' },
+              body: Buffer.concat(chunks),
+            }),
+          )
+          .then(async (r) => {
+            res.writeHead(r.status, { 'content-type': 'application/json' });
+            res.end(await r.text());
+          });
+      });
+    });
+    await new Promise<void>((resolve) => sts.listen(0, '127.0.0.1', resolve));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-wif-'));
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    try {
+      const file = standIn.writeExternalAccountCredentials(dir);
+      const held = `http://127.0.0.1:${(sts.address() as AddressInfo).port}`;
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').split(standIn.url).join(held));
+      process.env.GOOGLE_APPLICATION_CREDENTIALS = file;
+      const clients = createComputeClients({ project: PROJECT, endpoint: standIn.url });
+      await atEndpoint;
+      // Loaded while the exchange is held: were it loaded only after the answer, this would never settle.
+      await clients.ready;
+      answer();
+      const [disk] = await clients.disks.get({ project: PROJECT, zone: ZONE, disk: 'zonal' });
+      assert.equal(disk.name, 'zonal');
+    } finally {
+      answer();
+      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+      sts.closeAllConnections();
+      await new Promise<void>((resolve) => sts.close(() => resolve()));
     }
   });
 

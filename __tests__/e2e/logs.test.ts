@@ -28,8 +28,9 @@ function groups(stdout: string): string[] {
 describe('the log: one group per runbook step, progress while waiting, a notice at the end', () => {
   let world: LocalWorld;
   before(async () => {
-    // The load balancer answers after 4 reads of its Service (the action looks every 5 s): a wait past 15 s.
-    world = await startLocalWorld({ kube: { loadBalancerDelayPolls: 4 } });
+    // The load balancer gets its address 30 s after its Service is written: whatever helm still does after that
+    // write, the wait for the address lasts past 15 s.
+    world = await startLocalWorld({ kube: { loadBalancerDelayMs: 30_000 } });
   });
   after(() => world.close());
 

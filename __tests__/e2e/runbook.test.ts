@@ -65,6 +65,18 @@ describe('deploy, converge, lose the cluster, recover (helm 4)', () => {
       1,
     );
     assert.deepEqual(kubeWrites(world), []);
+    // Only its reads, each once: nothing is waited for (no watch), nothing is read twice (the Service's address
+    // and health come from the one look beside the disk).
+    const kubeReads = world.kube.requests.map((r) => `${r.method} ${r.path}?${r.query}`);
+    assert.deepEqual(
+      kubeReads.filter((r) => /[?&]watch=(true|1)/.test(r)),
+      [],
+    );
+    assert.equal(new Set(kubeReads).size, kubeReads.length, kubeReads.join('\n'));
+    assert.equal(
+      kubeReads.filter((r) => /\/services\/skypilot-ingress-nginx-controller\?/.test(r)).length,
+      1,
+    );
     assert.deepEqual(world.downloads.downloads(), [], 'the tools came from the cache');
     assert.equal(again.outputs['helm-revision'], '1');
     assert.equal(again.outputs['disk-created'], 'false');

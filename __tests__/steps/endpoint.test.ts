@@ -246,18 +246,25 @@ describe('discoverServerUrl against the Kubernetes stand-in', () => {
   }
   const target = { release: 'skypilot', namespace: 'skypilot', service: 'skypilot-ingress-nginx-controller' };
 
-  test('waits for the LoadBalancer address over several polls', async () => {
-    const { kube, client } = await setup({ loadBalancerDelayPolls: 3 });
+  test('sees the LoadBalancer address through a watch: one read of the Service, never a second', async () => {
+    const { kube, client } = await setup({ loadBalancerDelayMs: 300 });
     kube.put(controllerService('LoadBalancer'));
-    const url = await discoverServerUrl(client, target, new Deadline(60_000), { pollMs: 10 });
+    kube.clearRequests();
+    const url = await discoverServerUrl(client, target, new Deadline(60_000));
     // As root the port is 80 and the URL has none; a normal user's high port is in it.
     assert.match(url, lbUrlPattern);
+    const service = /^\/api\/v1\/namespaces\/skypilot\/services(\/skypilot-ingress-nginx-controller)?$/;
+    const reads = kube.requests.filter((r) => service.test(r.path));
+    const watches = reads.filter((r) => /(^|&)watch=(true|1)(&|$)/.test(r.query));
+    // The first read found no address (the cloud takes 300 ms); the address came as a watch event.
+    assert.equal(reads.length - watches.length, 1, reads.map((r) => `${r.path}?${r.query}`).join('\n'));
+    assert.ok(watches.length >= 1, 'no watch of the Service');
   });
 
   test('NodePort: a node address and the http nodePort', async () => {
     const { kube, client } = await setup({});
     kube.put(controllerService('NodePort'));
-    const url = await discoverServerUrl(client, target, new Deadline(60_000), { pollMs: 10 });
+    const url = await discoverServerUrl(client, target, new Deadline(60_000));
     assert.match(url, /^http:\/\/[\d.]+:31080$/);
   });
 
@@ -265,7 +272,7 @@ describe('discoverServerUrl against the Kubernetes stand-in', () => {
     const { kube, client } = await setup({ loadBalancer: 'never' });
     kube.put(controllerService('LoadBalancer'));
     await assert.rejects(
-      discoverServerUrl(client, target, new Deadline(1500), { pollMs: 100 }),
+      discoverServerUrl(client, target, new Deadline(1500)),
       (e: unknown) =>
         e instanceof ActionError &&
         /Service skypilot-ingress-nginx-controller got no LoadBalancer address/.test(e.message) &&
@@ -325,7 +332,7 @@ for (const flavour of ['helm4', 'helm3'] as HelmFlavour[]) {
       namespace: 'skypilot',
       service: 'skypilot-ingress-nginx-controller',
     };
-    const url = await discoverServerUrl(client, target, deadline, { pollMs: 50 });
+    const url = await discoverServerUrl(client, target, deadline);
     assert.doesNotMatch(url, /@|e2e-Passw0rd/);
     assert.match(url, lbUrlPattern);
     const health = await waitForHealth(url, auth, deadline, { pollMs: 50, kube: client, target });
@@ -379,7 +386,7 @@ test('an unhealthy server fails at the deadline after printing pods, events and 
   });
   kube.put(controllerService('LoadBalancer'));
   const target = { release: 'skypilot', namespace: 'skypilot', service: 'skypilot-ingress-nginx-controller' };
-  const url = await discoverServerUrl(client, target, new Deadline(30_000), { pollMs: 10 });
+  const url = await discoverServerUrl(client, target, new Deadline(30_000));
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => (

@@ -57,16 +57,22 @@ export function createComputeClients(options: ComputeClientOptions): ComputeClie
     ...endpointOptions(options.endpoint),
   };
   const started = Date.now();
-  // On the next turn of the event loop: what the caller starts right after (the tool step, the first kubectl)
-  // gets going first, and the library's ~0.1 s of compiling and evaluating overlaps with those processes.
-  const loaded = new Promise((resolve) => setImmediate(resolve))
-    .then(() => import('./computeLibrary.js'))
+  // The credentials first, and the library evaluated once the token exchange is on the wire (see computeAuth.ts).
+  const auth = options.authClient
+    ? Promise.resolve(undefined)
+    : import('./computeAuth.js').then((m) => m.startAuth(options.project));
+  const loaded = auth
+    .then((a) => a?.onTheWire)
+    // A turn of the event loop more: the request's own continuation (fetch, the socket) goes first.
+    .then(() => new Promise((resolve) => setImmediate(resolve)))
+    .then(() => Promise.all([import('./computeLibrary.js'), auth.then((a) => a?.auth)]))
     .then(
-      (library) => {
+      ([library, shared]) => {
         core.debug(`Compute client library loaded in ${Date.now() - started} ms`);
         return library.loadedComputeClients({
           base,
           ...(options.authClient ? { authClient: options.authClient } : {}),
+          ...(shared ? { auth: shared } : {}),
         });
       },
       (error: unknown) => {

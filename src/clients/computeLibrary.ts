@@ -28,6 +28,8 @@ export interface LibraryOptions {
   base: ClientOptions;
   /** Replaces Application Default Credentials (tests). */
   authClient?: NonNullable<ClientOptions['authClient']>;
+  /** The credentials every client shares, their token already being fetched (see computeAuth.ts). */
+  auth?: GoogleAuth;
 }
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
@@ -55,7 +57,7 @@ const gaxInstance: typeof gax = { ...gax, fallback: { ...gax.fallback, GrpcClien
 
 /** The clients, each built on first use and sharing one set of credentials. */
 export function loadedComputeClients(options: LibraryOptions): LoadedComputeClients {
-  let sharedAuth: GoogleAuth | undefined;
+  let sharedAuth: GoogleAuth | undefined = options.auth;
   const clientOptions = (): ClientOptions => {
     if (options.authClient) return { ...options.base, authClient: options.authClient };
     // One GoogleAuth for all clients, so the credentials (e.g. a workload identity token exchange) are fetched once.

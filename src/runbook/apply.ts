@@ -17,7 +17,12 @@ import { applyAddressPlan } from '../steps/address.js';
 import { applyClaimPlan, verifyClaimBinding, type ClaimRef } from '../steps/claim.js';
 import { applyCredentialSecrets } from '../steps/cloudCredentials.js';
 import { applyDiskPlan, restoredFrom, type DiskFacts } from '../steps/disk.js';
-import { discoverServerUrl, waitForHealth, type EndpointTarget } from '../steps/endpoint.js';
+import {
+  discoverServerUrl,
+  waitForHealth,
+  type EarlyEndpoint,
+  type EndpointTarget,
+} from '../steps/endpoint.js';
 import { applyHelmRelease } from '../steps/helmRelease.js';
 import { applyPersistentVolumePlan, planPersistentVolume } from '../steps/persistentVolume.js';
 import { releaseObjects, type ReleaseObjects } from '../steps/releaseManifest.js';
@@ -27,6 +32,7 @@ import { applySnapshotSchedulePlan, scheduleTarget } from '../steps/snapshotSche
 import type { Cluster } from './cluster.js';
 import type { ApplyContext } from './context.js';
 import { volumeTarget, type RunbookPlan } from './plan.js';
+import { watchAddress, type WatchedAddress } from './readAhead.js';
 import { planRelease, releaseTarget } from './release.js';
 import {
   finishReleaseBesideDisk,
@@ -52,6 +58,8 @@ export async function applyRunbook(
   const { ctx, plan } = await applyAddress(config, deadline, given, planned, step);
   const { cluster, report, observed } = ctx;
   const early = startReleaseBesideDisk(config, ctx, plan, deadline);
+  const changesRelease = !isRefusal(plan.release) && plan.release.action !== 'keep';
+  const watched = changesRelease ? watchAddress(cluster.kube, config, observed.names, deadline) : undefined;
   const { pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
     async (error: unknown) => {
       if (early) await seeReleaseThrough(config, early);
@@ -81,8 +89,11 @@ export async function applyRunbook(
   const settled = settling
     ? settle(cluster, observed.names.claim, pv.name, made, where, deadline)
     : Promise.resolve();
+  // Nothing changed on the server's side: what was read of it beside the disk still holds; else the address
+  // watched while helm worked.
+  const seen = settling ? watched : await ctx.ahead?.endpoint;
   await core.group('Server URL and health', () =>
-    serveAndCheck(config, deadline, cluster.kube, report, where, settled),
+    serveAndCheck(config, deadline, cluster.kube, report, where, settled, seen),
   );
   await schedule;
 }
@@ -250,9 +261,19 @@ export function endpointOf(
   return { release: release.name, namespace: release.namespace, service: service.name };
 }
 
+/** The same Service, and with static-ip, the same address: seen there already, or waited for. */
+function sameEndpoint(early: EarlyEndpoint<StateReading> | WatchedAddress, where: EndpointTarget): boolean {
+  if (early.service !== where.service || early.namespace !== where.namespace) return false;
+  const ip = where.loadBalancerIP;
+  if ('loadBalancerIP' in early) return early.loadBalancerIP === ip;
+  return ip === undefined || early.url === undefined || new URL(early.url).hostname === ip;
+}
+
 /**
  * The server URL users log in to, then its health: the runbook's last step. The address is awaited side by side
- * with `before` (the claim's binding); health is only asked once both are there.
+ * with `before` (the claim's binding); health is only asked once both are there. `early`: the same Service's
+ * address and health, read before the plan, when nothing changed since, or its address watched while helm worked
+ * (see readAhead.ts).
  */
 export async function serveAndCheck(
   config: Config,
@@ -261,8 +282,11 @@ export async function serveAndCheck(
   report: Report,
   where: EndpointTarget,
   before: Promise<void> = Promise.resolve(),
+  early?: EarlyEndpoint<StateReading> | WatchedAddress,
 ): Promise<void> {
-  const address = discoverServerUrl(kube, where, deadline);
+  const same = early && sameEndpoint(early, where) ? early : undefined;
+  const address = same?.url ? Promise.resolve(same.url) : discoverServerUrl(kube, where, deadline);
+  const seen = same && 'health' in same ? same : undefined;
   const [url] = await withProgress(
     `the address of Service ${where.namespace}/${where.service}`,
     deadline,
@@ -277,7 +301,10 @@ export async function serveAndCheck(
   }
   // The state is read with every health check, so the one that answers healthy brings it along.
   const readState = (): Promise<StateReading> => observeServerState(url, config.auth, deadline);
-  const healthy = waitForHealth(url, config.auth, deadline, { kube, target: where, beside: readState });
+  const known = seen?.url === url ? seen.health : undefined;
+  const healthy = known
+    ? Promise.resolve(known)
+    : waitForHealth(url, config.auth, deadline, { kube, target: where, beside: readState });
   const health = await withProgress(`${url}/api/health to answer healthy`, deadline, healthy);
   reportRecovered(report);
   if (health.version) {

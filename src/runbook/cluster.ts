@@ -43,27 +43,40 @@ export async function connectToCluster(
   tools: InstalledTools,
   deadline: Deadline,
 ): Promise<Cluster> {
-  const target = config.cluster
-    ? {
-        cluster: config.cluster,
-        location: config.clusterLocation,
-        project: config.project,
-        endpoint: config.clusterEndpoint,
-      }
-    : undefined;
-  const kubeconfig = await clusterCredentials(
-    tools.gcloud?.binary ?? 'gcloud',
-    target,
-    process.env,
-    deadline,
-  );
-  if (target && kubeconfig) core.setOutput('kubeconfig', kubeconfig);
-  const kube = KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
+  const kubeconfig = await clusterKubeconfig(config, Promise.resolve(tools), deadline);
+  return { kube: kubeClient(kubeconfig, deadline), helm: helmClient(tools, kubeconfig, deadline) };
+}
+
+/**
+ * The kubeconfig the clients use: gcloud's for the `cluster` input (once the tools are there), else the
+ * environment's ($KUBECONFIG, or undefined for ~/.kube/config) at once: the cluster's reads need not wait for the
+ * tools then.
+ */
+export async function clusterKubeconfig(
+  config: Config,
+  tools: Promise<InstalledTools>,
+  deadline: Deadline,
+): Promise<string | undefined> {
+  if (!config.cluster) return clusterCredentials('gcloud', undefined, process.env, deadline);
+  const target = {
+    cluster: config.cluster,
+    location: config.clusterLocation,
+    project: config.project,
+    endpoint: config.clusterEndpoint,
+  };
+  const gcloud = (await tools).gcloud?.binary ?? 'gcloud';
+  const kubeconfig = await clusterCredentials(gcloud, target, process.env, deadline);
+  if (kubeconfig) core.setOutput('kubeconfig', kubeconfig);
+  return kubeconfig;
+}
+
+export function kubeClient(kubeconfig: string | undefined, deadline: Deadline): KubernetesClient {
+  return KubernetesClient.fromKubeconfig(kubeconfig ? { path: kubeconfig } : {}, {
     budget: deadline,
     debug: (line) => core.debug(line),
   });
-  return {
-    kube,
-    helm: new Helm(tools.helm.binary, { ...(kubeconfig ? { kubeconfig } : {}), budget: deadline }),
-  };
+}
+
+export function helmClient(tools: InstalledTools, kubeconfig: string | undefined, deadline: Deadline): Helm {
+  return new Helm(tools.helm.binary, { ...(kubeconfig ? { kubeconfig } : {}), budget: deadline });
 }

@@ -12,6 +12,7 @@ import { applyRunbook } from './apply.js';
 import { reportPlan } from './planOutputs.js';
 import type { ApplyContext } from './context.js';
 import { observeRunbook } from './observe.js';
+import type { ReadAhead } from './readAhead.js';
 import {
   planChangesAnything,
   planRunbook,
@@ -67,7 +68,7 @@ async function underLock(
   plan: RunbookPlan,
   lock: ReleaseLock,
 ): Promise<void> {
-  let current = { observed: ctx.observed, plan };
+  let current = { observed: ctx.observed, plan, ahead: ctx.ahead };
   if (lock.waitedFor) {
     current = await lookAgain(config, deadline, ctx, `after waiting for ${lock.waitedFor}`);
   }
@@ -75,7 +76,8 @@ async function underLock(
     await freeRelease(config, ctx.report, ctx.cluster, lock, current.plan.release.free);
     current = await lookAgain(config, deadline, ctx, 'after freeing the release');
   }
-  await applyRunbook(config, deadline, { ...ctx, observed: current.observed, lock }, current.plan);
+  const { observed, ahead } = current;
+  await applyRunbook(config, deadline, { ...ctx, observed, ahead, lock }, current.plan);
 }
 
 /**
@@ -113,10 +115,11 @@ async function lookAgain(
   deadline: Deadline,
   ctx: Omit<ApplyContext, 'lock'>,
   why: string,
-): Promise<{ observed: Observed; plan: RunbookPlan }> {
+): Promise<{ observed: Observed; plan: RunbookPlan; ahead: ReadAhead }> {
   const { report, prepared, cluster } = ctx;
   core.info(`Observing everything again ${why}`);
-  const { observed: seen } = await observeRunbook(config, deadline, prepared, report, cluster);
+  // What was read ahead before the wait is stale too: the server's address and health are read again.
+  const { observed: seen, ahead } = await observeRunbook(config, deadline, prepared, report, cluster);
   const planned = planRunbook(config, seen);
   report.plan.length = 0;
   reportRunbookPlan(report, config, planned, seen);
@@ -126,5 +129,5 @@ async function lookAgain(
   report.notes = [...new Set(report.notes)];
   const { observed, plan } = await secureStateVolume(config, cluster, seen, planned);
   await refuseIfAny(config, cluster, plan);
-  return { observed, plan };
+  return { observed, plan, ahead };
 }

@@ -2,27 +2,39 @@ import type { KubernetesClient } from '../clients/kubernetes.js';
 import type { Config } from '../config/config.js';
 import { enterStep } from '../lib/cancellation.js';
 import type { Deadline } from '../lib/deadline.js';
+import { isRefusal } from '../lib/plan.js';
 import type { Report } from '../report.js';
-import {
-  addressTarget,
-  observeAddress,
-  observeLoadBalancer,
-  type ObservedAddress,
-} from '../steps/address.js';
-import { observeClaim } from '../steps/claim.js';
+import { addressTarget, observeAddress, type ObservedAddress } from '../steps/address.js';
 import { observeCredentialSecrets } from '../steps/cloudCredentials.js';
-import { observeDisk, observeDiskInOtherScope } from '../steps/disk.js';
+import { observeDisk, observeDiskInOtherScope, type DiskTarget } from '../steps/disk.js';
 import { observeDiskSources } from '../steps/diskSource.js';
-import { observeRelease } from '../steps/helmRelease.js';
-import { observePersistentVolume, type PersistentVolumePlan } from '../steps/persistentVolume.js';
-import { observeAttachedPolicies, observeOwnPolicy, scheduleTarget } from '../steps/snapshotSchedule.js';
-import { connectToCluster, type Cluster, type Prepared } from './cluster.js';
+import {
+  observeRelease,
+  readRelease,
+  type ObservedRelease,
+  type ReleaseObservation,
+} from '../steps/helmRelease.js';
+import {
+  observePersistentVolume,
+  type PersistentVolume,
+  type PersistentVolumePlan,
+} from '../steps/persistentVolume.js';
+import {
+  observeAttachedPolicies,
+  observeOwnPolicy,
+  scheduleTarget,
+  type ScheduleTarget,
+} from '../steps/snapshotSchedule.js';
+import { clusterKubeconfig, helmClient, kubeClient, type Cluster, type Prepared } from './cluster.js';
 import { planDiskAndVolume, type Observed } from './plan.js';
-import { nameRelease, ownClaim } from './release.js';
+import { readAhead, type ReadAhead } from './readAhead.js';
+import { nameRelease, ownClaim, type ReleaseNames } from './release.js';
 
 /**
- * Observe everything: the disk while the tools install and the cluster is reached, then every read side by side,
- * then what the release would make, and last the claim it mounts (whose name only the release can tell).
+ * Observe everything: the disk (and static-ip's address) while the tools install and the cluster is reached, then
+ * every read side by side, then what the release would make, and last the claim it mounts and the Service that
+ * holds the address (whose names only the release can tell: read ahead under the deployed release's names, see
+ * readAhead.ts).
  */
 export async function observeRunbook(
   config: Config,
@@ -30,70 +42,69 @@ export async function observeRunbook(
   prepared: Prepared,
   report: Report,
   connected?: Cluster,
-): Promise<{ observed: Observed; cluster: Cluster }> {
+): Promise<{ observed: Observed; cluster: Cluster; ahead: ReadAhead }> {
   enterStep('observe');
   const { compute, target } = prepared;
   const backups = scheduleTarget(config);
+  const computeSide = readCompute(config, prepared, backups, deadline);
+  computeSide.catch(() => undefined); // awaited below; a failure must not go unhandled while the cluster is reached
+  // The release and what it names are read as soon as the cluster is reachable, before the tools are there.
+  const kubeconfig = connected ? undefined : await clusterKubeconfig(config, prepared.tools, deadline);
+  const kube = connected?.kube ?? kubeClient(kubeconfig, deadline);
+  const deployed = readRelease(kube, config.release.name, config.release.namespace);
+  const ahead = readAhead(kube, config, deployed, deadline);
+  report.tools = await prepared.tools;
+  const cluster = connected ?? { kube, helm: helmClient(report.tools, kubeconfig, deadline) };
+  const clusterSide = readCluster(config, cluster, deployed);
+  const naming = renderAhead(config, cluster, target, clusterSide, computeSide);
+  naming.catch(() => undefined); // awaited below, after the disk
+  // What the disk tells to read next, as soon as it is read.
+  const afterDisk = computeSide.then(({ disk }) =>
+    Promise.all([
+      observeAttachedPolicies(compute, backups, disk, deadline),
+      disk?.users.length ? listNodeNames(kube) : [],
+    ]),
+  );
+  const [{ disk, otherScopeDisk, sources, policy, reserved }, clusterReads, [attached, nodeNames]] =
+    await Promise.all([computeSide, clusterSide, afterDisk]);
+  const { volume, secrets, release } = clusterReads;
+  const schedule = { policy, ...attached };
+  const first = { target, disk, otherScopeDisk, sources, schedule, nodeNames, volume, secrets, release };
+  // The volume as it will be (its class and size reach the chart's values); the claim it names comes next.
+  const { volume: volumePlan } = planDiskAndVolume(config, first, ownClaim(config));
+  const names = await (await naming)(volumePlan);
+  const withAddress = config.staticIp !== undefined;
+  const service = names.objects?.controllerService?.name;
+  const [claim, loadBalancer] = await Promise.all([
+    ahead.claim(names.claim),
+    withAddress ? ahead.loadBalancer(service) : undefined,
+  ]);
+  const address = withAddress ? { address: { address: reserved, loadBalancer } } : {};
+  return { observed: { ...first, names, claim, ...address }, cluster, ahead };
+}
+
+/**
+ * The Compute reads, started before the cluster is reached: the disk, the schedule's policy and static-ip's
+ * address side by side; only when the disk is absent, the same name in the other scope and what a new disk could
+ * be restored from (a converged run asks Compute for nothing it does not use).
+ */
+async function readCompute(config: Config, prepared: Prepared, backups: ScheduleTarget, deadline: Deadline) {
+  const { compute, target } = prepared;
   const diskRead = observeDisk(compute, target, deadline);
   const policyRead = observeOwnPolicy(compute, backups, deadline);
   const addressRead = readAddress(config, prepared, deadline);
-  // Awaited below with everything else; a failure here must not go unhandled while the cluster is reached.
-  diskRead.catch(() => undefined);
+  // Awaited together below; a failure must not go unhandled while the disk is read.
   policyRead.catch(() => undefined);
   addressRead.catch(() => undefined);
-  const sourcesAsked = {
-    disk: target,
-    named: target.sourceSnapshot,
-    startEmpty: target.startEmpty === true,
-  };
-  report.tools = await prepared.tools;
-  const cluster = connected ?? (await connectToCluster(config, report.tools, deadline));
-  const { kube, helm } = cluster;
-  const ns = config.release.namespace;
-  const authSecret = config.auth.authSecret;
-  const [
-    disk,
-    otherScopeDisk,
-    sources,
-    policy,
-    attached,
-    nodeNames,
-    volume,
-    secrets,
-    release,
-    authSecretFound,
-    reserved,
-  ] = await Promise.all([
-    diskRead,
-    diskRead.then((d) => (d ? undefined : observeDiskInOtherScope(compute, target, deadline))),
-    diskRead.then((d) => (d ? undefined : observeDiskSources(compute, sourcesAsked, deadline))),
+  const disk = await diskRead;
+  const ask = { disk: target, named: target.sourceSnapshot, startEmpty: target.startEmpty === true };
+  const [otherScopeDisk, sources, policy, reserved] = await Promise.all([
+    disk ? undefined : observeDiskInOtherScope(compute, target, deadline),
+    disk ? undefined : observeDiskSources(compute, ask, deadline),
     policyRead,
-    diskRead.then((d) => observeAttachedPolicies(compute, backups, d, deadline)),
-    diskRead.then((d) => (d?.users.length ? listNodeNames(kube) : [])),
-    observePersistentVolume(kube, config.pvName),
-    observeCredentialSecrets(kube, config.credentialSecrets, ns),
-    observeRelease(helm, kube, config.release),
-    authSecret ? kube.get('v1', 'Secret', authSecret, { namespace: ns }) : undefined,
     addressRead,
   ]);
-  const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;
-  const observation = { ...release, authSecretExists };
-  const schedule = { policy, ...attached };
-  const first = {
-    target,
-    disk,
-    otherScopeDisk,
-    sources,
-    schedule,
-    nodeNames,
-    volume,
-    secrets,
-    release: observation,
-  };
-  // The volume as it will be (its class and size reach the chart's values); the claim it names comes next.
-  const { volume: volumePlan } = planDiskAndVolume(config, first, ownClaim(config));
-  const made = await observeWhatTheReleaseMakes(config, cluster, { ...first, volumePlan }, reserved);
-  return { observed: { ...first, ...made }, cluster };
+  return { disk, otherScopeDisk, sources, policy, reserved };
 }
 
 /** static-ip's address, read beside the disk: one GET, none without static-ip. */
@@ -106,25 +117,58 @@ function readAddress(
   return address ? observeAddress(prepared.compute, address, deadline) : Promise.resolve(undefined);
 }
 
-/**
- * What the release makes, then the claim it mounts and (with static-ip) the Service that holds the address, side
- * by side: only the release can tell their names.
- */
-async function observeWhatTheReleaseMakes(
+/** The cluster's reads, side by side: the volume, the credential Secrets, the release and its chart. */
+async function readCluster(
   config: Config,
   cluster: Cluster,
-  first: Pick<Observed, 'release'> & { volumePlan: PersistentVolumePlan },
-  reserved: ObservedAddress | undefined,
-): Promise<Pick<Observed, 'names' | 'claim' | 'address'>> {
-  const { release, volumePlan: volume } = first;
-  const names = await nameRelease(config, cluster, { release, volume, loadBalancerIP: reserved?.ip });
-  const service = names.objects?.controllerService?.name;
-  const withAddress = config.staticIp !== undefined;
-  const [claim, loadBalancer] = await Promise.all([
-    observeClaim(cluster.kube, names.claim),
-    withAddress ? observeLoadBalancer(cluster.kube, config.release.namespace, service) : undefined,
+  deployed: Promise<ObservedRelease | undefined>,
+): Promise<ClusterReads> {
+  const { kube, helm } = cluster;
+  const ns = config.release.namespace;
+  const authSecret = config.auth.authSecret;
+  const [volume, secrets, release, authSecretFound] = await Promise.all([
+    observePersistentVolume(kube, config.pvName),
+    observeCredentialSecrets(kube, config.credentialSecrets, ns),
+    observeRelease(helm, kube, config.release, deployed),
+    authSecret ? kube.get('v1', 'Secret', authSecret, { namespace: ns }) : undefined,
   ]);
-  return { names, claim, ...(withAddress ? { address: { address: reserved, loadBalancer } } : {}) };
+  const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;
+  return { volume, secrets, release: { ...release, authSecretExists } };
+}
+
+interface ClusterReads {
+  volume: PersistentVolume | undefined;
+  secrets: Observed['secrets'];
+  release: ReleaseObservation;
+}
+
+/**
+ * What the release makes, by the volume plan (and static-ip's IP, which its values carry). A release that will be
+ * installed (none is deployed) is rendered as soon as the cluster's reads and the address are in, against the disk
+ * as a new one would be, beside the disk's read rather than after it; the render is used when the disk comes out
+ * with the same claim (a new disk, or one of that size).
+ */
+async function renderAhead(
+  config: Config,
+  cluster: Cluster,
+  target: DiskTarget,
+  clusterSide: Promise<ClusterReads>,
+  computeSide: Promise<{ reserved: ObservedAddress | undefined }>,
+): Promise<(volume: PersistentVolumePlan) => Promise<ReleaseNames>> {
+  const fitOf = (v: PersistentVolumePlan): string => JSON.stringify(isRefusal(v) ? 'refused' : v.claimFit);
+  const reads = await clusterSide;
+  const loadBalancerIP = config.staticIp === undefined ? undefined : (await computeSide).reserved?.ip;
+  const name = (volume: PersistentVolumePlan): Promise<ReleaseNames> =>
+    nameRelease(config, cluster, { release: reads.release, volume, loadBalancerIP });
+  if (reads.release.release?.status === 'deployed') return name;
+  const projected = planDiskAndVolume(
+    config,
+    { ...reads, target, disk: undefined, otherScopeDisk: undefined, sources: undefined, nodeNames: [] },
+    ownClaim(config),
+  ).volume;
+  const early = name(projected);
+  early.catch(() => undefined);
+  return (volume) => (fitOf(volume) === fitOf(projected) ? early : name(volume));
 }
 
 async function listNodeNames(kube: KubernetesClient): Promise<string[]> {

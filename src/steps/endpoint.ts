@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import * as core from '@actions/core';
 import { HttpClient } from '@actions/http-client';
 import { BasicCredentialHandler } from '@actions/http-client/lib/auth';
-import type { KubeObject, KubernetesClient } from '../clients/kubernetes.js';
+import { KubeTimeoutError, type KubeObject, type KubernetesClient } from '../clients/kubernetes.js';
 import { sleep, type Deadline } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
 import { printDiagnostics } from './diagnostics.js';
@@ -34,9 +34,12 @@ export interface ServerHealth {
 }
 
 export interface PollOptions {
-  /** Pause between polls (tests shorten it). */
+  /** Longest pause between two health checks; they start 100 ms apart and double up to it (tests shorten it). */
   pollMs?: number;
 }
+
+/** The first pause between two health checks: a fast cloud's server answers a moment after its address. */
+const FIRST_PAUSE_MS = 100;
 
 /**
  * The server URL users log in to, without credentials: the LoadBalancer's IP or hostname, or a node's
@@ -59,6 +62,55 @@ export function serverUrlFromService(
   if (!host || (loadBalancerIP !== undefined && host !== loadBalancerIP)) return undefined;
   const port = http?.port ?? 80;
   return `http://${hostPart(host)}${port === 80 ? '' : `:${port}`}`;
+}
+
+/** One look at the server a deployed release serves, taken before the plan needs it (see readAhead.ts). */
+export interface EarlyEndpoint<B = never> {
+  namespace: string;
+  service: string;
+  /** Undefined when the Service had no address yet. */
+  url: string | undefined;
+  /** Undefined unless the one health check answered healthy; with what was asked beside it. */
+  health: (ServerHealth & { beside?: B }) | undefined;
+}
+
+/**
+ * The Service's URL, and when it has one, one health check with `beside` asked at the same moment (as
+ * waitForHealth does): nothing is waited for, nothing is printed.
+ */
+export async function lookAtEndpoint<B = never>(
+  kube: KubernetesClient,
+  target: Omit<EndpointTarget, 'release'>,
+  auth: { username: string; password: string | undefined } | undefined,
+  deadline: Deadline,
+  beside?: (url: string) => Promise<B>,
+): Promise<EarlyEndpoint<B>> {
+  const { namespace, service: name } = target;
+  const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace });
+  const nodes = service?.spec?.type === 'NodePort' ? (await kube.list<NodeObject>('v1', 'Node')).items : [];
+  const url = service ? serverUrlFromService(service, nodes, target.loadBalancerIP) : undefined;
+  const health =
+    url && auth?.password !== undefined ? await healthNow(url, auth, deadline, beside) : undefined;
+  return { namespace, service: name, url, health };
+}
+
+/** One health check with a short socket timeout: the answer when healthy, else undefined. */
+async function healthNow<B>(
+  url: string,
+  auth: { username: string; password: string | undefined },
+  deadline: Deadline,
+  beside: ((url: string) => Promise<B>) | undefined,
+): Promise<(ServerHealth & { beside?: B }) | undefined> {
+  const handlers =
+    auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
+  const socketTimeout = Math.max(500, Math.min(2000, deadline.remainingMs()));
+  const client = new HttpClient('skyha-action', handlers, { socketTimeout, allowRetries: false });
+  const [answer, besideAnswer] = await Promise.all([
+    healthOnce(client, `${url}/api/health`).finally(() => client.dispose()),
+    beside?.(url),
+  ]);
+  if (answer.kind !== 'healthy') return undefined;
+  return { url, ...answer.health, ...(besideAnswer !== undefined && { beside: besideAnswer }) };
 }
 
 /**
@@ -85,37 +137,58 @@ export async function observeServerUrl(
   return serverUrlFromService(service, nodes);
 }
 
-/** Waits for the controller Service's address (helm 4's --wait does not) and returns the server URL. */
+/**
+ * Waits for the controller Service's address (helm 4's --wait does not) and returns the server URL: read once,
+ * then watched (a watch that ends is resumed), so the address is seen the moment the cloud writes it.
+ */
 export async function discoverServerUrl(
   kube: KubernetesClient,
   target: EndpointTarget,
   deadline: Deadline,
-  options: PollOptions = {},
 ): Promise<string> {
   const name = target.service;
-  let nodes: NodeObject[] | undefined;
-  for (let poll = 0; ; poll++) {
-    const service = await kube.get<ServiceObject>('v1', 'Service', name, { namespace: target.namespace });
-    if (service?.spec?.type === 'NodePort') nodes ??= (await kube.list<NodeObject>('v1', 'Node')).items;
-    const url = service ? serverUrlFromService(service, nodes ?? [], target.loadBalancerIP) : undefined;
-    if (url) return url;
-    if (poll % 10 === 0) core.info(`Waiting for Service ${name} to get an address`);
-    if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
-      await printDiagnostics(kube, target.release, target.namespace, deadline);
-      const waited = Math.round(deadline.totalMs / 1000);
-      throw new ActionError(
-        service
-          ? `Service ${name} got no ${addressKind(service, target)} within ${waited}s`
-          : `Service ${name} does not exist in ${target.namespace} after ${waited}s`,
-        {
-          hint:
-            `Check \`kubectl describe service ${name} -n ${target.namespace}\`: on GKE a LoadBalancer takes 1-2 minutes and ` +
-            "needs forwarding-rule quota; raise 'timeout', or use service-type NodePort where no load balancer exists",
-        },
-      );
-    }
-    await sleep(options.pollMs ?? 5000);
+  let last: ServiceObject | undefined;
+  try {
+    last = await kube.waitFor<ServiceObject>(
+      'v1',
+      'Service',
+      name,
+      (service) => {
+        last = service;
+        // A NodePort's URL is a node's address: listed once, when the Service says it is one.
+        if (service?.spec?.type === 'NodePort') return true;
+        return serverUrlFromService(service ?? {}, [], target.loadBalancerIP) !== undefined;
+      },
+      { namespace: target.namespace, budget: deadline, what: `the address of Service ${name}` },
+    );
+  } catch (error) {
+    if (!(error instanceof KubeTimeoutError)) throw error;
+    await printDiagnostics(kube, target.release, target.namespace, deadline);
+    throw noAddress(target, last, deadline);
   }
+  const nodes = last?.spec?.type === 'NodePort' ? (await kube.list<NodeObject>('v1', 'Node')).items : [];
+  const url = last ? serverUrlFromService(last, nodes, target.loadBalancerIP) : undefined;
+  if (!url) throw noAddress(target, last, deadline);
+  return url;
+}
+
+function noAddress(
+  target: EndpointTarget,
+  service: ServiceObject | undefined,
+  deadline: Deadline,
+): ActionError {
+  const name = target.service;
+  const waited = Math.round(deadline.totalMs / 1000);
+  return new ActionError(
+    service
+      ? `Service ${name} got no ${addressKind(service, target)} within ${waited}s`
+      : `Service ${name} does not exist in ${target.namespace} after ${waited}s`,
+    {
+      hint:
+        `Check \`kubectl describe service ${name} -n ${target.namespace}\`: on GKE a LoadBalancer takes 1-2 minutes and ` +
+        "needs forwarding-rule quota; raise 'timeout', or use service-type NodePort where no load balancer exists",
+    },
+  );
 }
 
 function addressKind(service: ServiceObject, target: EndpointTarget): string {
@@ -126,8 +199,10 @@ function addressKind(service: ServiceObject, target: EndpointTarget): string {
 }
 
 /**
- * Polls `GET /api/health` with basic auth until the server says `healthy`. `beside` is asked with every poll, at
- * the same moment: the answer given with the healthy one comes back with it, so it costs no round trip of its own.
+ * Asks `GET /api/health` with basic auth until the server says `healthy`: 100 ms after a first answer that is not,
+ * then twice as long each time up to 5 s, since a load balancer and its backends come up a moment after the address.
+ * `beside` is asked with every check, at the same moment: the answer given with the healthy one comes back with it,
+ * so it costs no round trip of its own.
  */
 export async function waitForHealth<B = never>(
   url: string,
@@ -139,6 +214,8 @@ export async function waitForHealth<B = never>(
     auth.password === undefined ? [] : [new BasicCredentialHandler(auth.username, auth.password)];
   let rejected = 0;
   let last = 'no answer yet';
+  const longest = options.pollMs ?? 5000;
+  let pause = Math.min(FIRST_PAUSE_MS, longest);
   for (;;) {
     // Each poll's socket timeout is what is left of the run (10 s at most), so a silent server cannot outlast it.
     const socketTimeout = Math.max(1000, Math.min(10_000, deadline.remainingMs()));
@@ -163,7 +240,7 @@ export async function waitForHealth<B = never>(
       }
     } else rejected = 0;
     last = answer.detail;
-    if (deadline.remainingMs() <= (options.pollMs ?? 5000)) {
+    if (deadline.remainingMs() <= pause) {
       if (options.kube && options.target) {
         await printDiagnostics(options.kube, options.target.release, options.target.namespace, deadline);
       }
@@ -174,7 +251,8 @@ export async function waitForHealth<B = never>(
         },
       );
     }
-    await sleep(options.pollMs ?? 5000);
+    await sleep(pause);
+    pause = Math.min(pause * 2, longest);
   }
 }
 

@@ -238,15 +238,14 @@ export function describeFreeRelease(free: FreeRelease): string {
  * Reads the release from its storage (in-process, no helm process) and fetches the chart helm would install,
  * side by side.
  */
+/** The release and the chart; `deployed`: the release's read, when the caller started it already. */
 export async function observeRelease(
   helm: Helm,
   kube: KubernetesClient,
   target: Pick<ReleaseConfig, 'name' | 'namespace' | 'chart' | 'chartVersion' | 'repoUrl'>,
+  deployed: Promise<ObservedRelease | undefined> = readRelease(kube, target.name, target.namespace),
 ): Promise<Omit<ReleaseObservation, 'authSecretExists'>> {
-  const [release, chart] = await Promise.all([
-    readRelease(kube, target.name, target.namespace),
-    observeChart(helm, target),
-  ]);
+  const [release, chart] = await Promise.all([deployed, observeChart(helm, target)]);
   return { release, chart };
 }
 

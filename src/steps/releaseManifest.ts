@@ -37,7 +37,21 @@ export interface ManifestResource {
 /** Service names are DNS-1035 labels (63); most other objects DNS-1123 subdomains (253). */
 const NAME_LIMITS: Record<string, number> = { Service: 63, Namespace: 63 };
 
+/** The last manifests parsed: a run reads one release's manifest in several steps, and its YAML is the costly part. */
+const parsed = new Map<string, ReleaseObjects>();
+
+/** What a release's manifest makes (parsed once per manifest and release name; callers only read it). */
 export function releaseObjects(manifest: string, release: string): ReleaseObjects {
+  const key = `${release}\n${manifest}`;
+  const known = parsed.get(key);
+  if (known) return known;
+  const objects = parseReleaseObjects(manifest, release);
+  if (parsed.size >= 4) parsed.delete(parsed.keys().next().value ?? '');
+  parsed.set(key, objects);
+  return objects;
+}
+
+function parseReleaseObjects(manifest: string, release: string): ReleaseObjects {
   const objects = parseAllDocuments(manifest)
     .map((d) => d.toJS() as unknown)
     .filter(isMap);

@@ -32,6 +32,7 @@ export interface WriteOptions {
 }
 
 const namespaceType = findByResource('', 'v1', 'namespaces')!;
+const serviceType = findByResource('', 'v1', 'services')!;
 
 /** The API semantics on top of the store: admission, validation, preconditions, then the controllers. */
 export class Cluster implements ClusterState {
@@ -41,7 +42,14 @@ export class Cluster implements ClusterState {
   /** Reads of each LoadBalancer Service (by uid), for `loadBalancerDelayPolls`. */
   readonly loadBalancerPolls = new Map<string, number>();
   readonly loadBalancers = new LoadBalancers(() => this.options.loadBalancerAddresses);
+  /** When each LoadBalancer Service (by uid) was first written as one (ms), for `loadBalancerDelayMs`. */
+  readonly loadBalancerWrites = new Map<string, number>();
+  /** Told when the controllers acted on their own time (a delay or a requeue), not within a request. */
+  onControllersActed: () => void = () => undefined;
+  /** Due times (ms) of the controller runs scheduled, and their timers (cleared by stop()). */
+  private readonly scheduled = new Map<number, NodeJS.Timeout>();
   private nextClusterIp = 10;
+  private stopped = false;
 
   /** `controllers` run, in order, until none changes anything, after every write. */
   constructor(
@@ -340,14 +348,60 @@ export class Cluster implements ClusterState {
     return this.store.get(t, namespace, nameOf(stored)) ?? stored;
   }
 
-  /** Deterministic and synchronous, right after each write: every controller until nothing changes. */
+  /**
+   * Right after each write: the controllers run at once, before the write is answered (deterministic, synchronous),
+   * or `controllerDelayMs` later, and then what they write reaches watchers as it happens, as on a real cluster.
+   * A load balancer's clock starts here, at the write, whatever the controllers' delay.
+   */
   reconcile(): void {
+    this.noteLoadBalancerWrites();
+    const delay = this.options.controllerDelayMs;
+    if (delay <= 0) return this.settle();
+    this.requeueAfter(delay);
+  }
+
+  /** The controllers run again `ms` from now (a controller waiting on the cloud asks this, as with RequeueAfter). */
+  requeueAfter(ms: number): void {
+    const due = Date.now() + Math.max(0, Math.ceil(ms));
+    if (this.scheduled.has(due)) return;
+    const timer = setTimeout(() => {
+      this.scheduled.delete(due);
+      this.settle();
+      this.onControllersActed();
+    }, due - Date.now());
+    timer.unref();
+    this.scheduled.set(due, timer);
+  }
+
+  /** No controller runs from now on (the cluster is closed or lost). */
+  stop(): void {
+    for (const timer of this.scheduled.values()) clearTimeout(timer);
+    this.scheduled.clear();
+    this.stopped = true;
+  }
+
+  /** Every controller until nothing changes. */
+  private settle(): void {
+    if (this.stopped) return;
     for (let round = 0; round < 25; round++) {
       let changed = false;
       for (const controller of this.controllers) changed = controller(this) || changed;
       if (!changed) return;
     }
     console.error('kubernetes stand-in: controllers did not settle after 25 rounds');
+  }
+
+  private noteLoadBalancerWrites(): void {
+    const now = Date.now();
+    const live = new Set<string>();
+    for (const svc of this.store.list(serviceType)) {
+      if (rec(svc.spec).type !== 'LoadBalancer') continue;
+      const uid = String(metadataOf(svc).uid);
+      live.add(uid);
+      if (!this.loadBalancerWrites.has(uid)) this.loadBalancerWrites.set(uid, now);
+    }
+    for (const uid of [...this.loadBalancerWrites.keys()])
+      if (!live.has(uid)) this.loadBalancerWrites.delete(uid);
   }
 
   allocateClusterIp(): string {

@@ -11,9 +11,13 @@ export interface ClusterState {
   readonly options: ResolvedOptions;
   /** Reads of each LoadBalancer Service (by uid), for `loadBalancerDelayPolls`. */
   readonly loadBalancerPolls: ReadonlyMap<string, number>;
+  /** When each LoadBalancer Service (by uid) was first written as one (ms since the epoch), for `loadBalancerDelayMs`. */
+  readonly loadBalancerWrites: ReadonlyMap<string, number>;
   /** The forwarding rules of the cluster's LoadBalancer Services, and their addresses. */
   readonly loadBalancers: LoadBalancers;
   allocateClusterIp(): string;
+  /** Runs the controllers again `ms` from now: a controller waiting on the cloud asks this (controller-runtime's RequeueAfter). */
+  requeueAfter(ms: number): void;
 }
 
 /** One simulated controller: brings the store one step closer to what it wants; tells whether it wrote. */

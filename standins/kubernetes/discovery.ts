@@ -1,3 +1,4 @@
+import { documentEtag } from './aggregatedDiscovery.js';
 import { apiVersionOf, groupVersions, resourceTypes, verbsOf, type ResourceType } from './resources.js';
 
 export const serverVersion = {
@@ -86,17 +87,14 @@ function openApiPath(gv: { group: string; version: string }): string {
   return gv.group ? `apis/${gv.group}/${gv.version}` : 'api/v1';
 }
 
-/** GET /openapi/v3: where each group-version's document is. */
+/** GET /openapi/v3: where each group-version's document is, under the hash (ETag) of that document. */
 export function openApiIndex(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const gv of groupVersions()) {
-    paths[openApiPath(gv)] = { serverRelativeURL: `/openapi/v3/${openApiPath(gv)}?hash=${hashOf(gv)}` };
+    const path = openApiPath(gv);
+    paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${documentEtag(openApiDocument(path))}` };
   }
   return { paths };
-}
-
-function hashOf(gv: { group: string; version: string }): string {
-  return Buffer.from(apiVersionOf(gv)).toString('hex').toUpperCase().padEnd(32, '0').slice(0, 32);
 }
 
 const fieldValidation = {

@@ -89,6 +89,8 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
   const cluster = new Cluster(resolveOptions(options), controllers);
   const ingress = new IngressSimulator(cluster);
   seedCluster(cluster);
+  // Controllers acting between requests (delays) change what the ingress serves: it follows them then too.
+  cluster.onControllersActed = () => void ingress.sync();
   const router = new ApiRouter(cluster, () => ingress.sync());
   const handle: http.RequestListener = (req, res) => {
     router.handle(req, res).catch((error: unknown) => {
@@ -143,6 +145,7 @@ export async function startKubeStandIn(options: KubeStandInOptions = {}): Promis
       return listener;
     },
     async close(): Promise<void> {
+      cluster.stop();
       router.faults.closeAll();
       for (const stream of router.watchStreams) stream.end();
       await Promise.all(tlsListeners.map((l) => l.close()));

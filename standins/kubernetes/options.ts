@@ -6,6 +6,17 @@ export interface KubeStandInOptions {
   loadBalancer?: 'assign' | 'never';
   /** Reads of a LoadBalancer Service before it gets its address. */
   loadBalancerDelayPolls?: number;
+  /**
+   * Milliseconds from the write of a LoadBalancer Service to its address (default 0), as a cloud provisions a load
+   * balancer; the address then reaches watchers like any write. Combines with loadBalancerDelayPolls (both must
+   * have passed).
+   */
+  loadBalancerDelayMs?: number;
+  /**
+   * Milliseconds after each write before the controllers act on it (default 0: at once, before the write is
+   * answered). A fast cloud's controllers take a few hundred; what they write reaches watchers as it happens.
+   */
+  controllerDelayMs?: number;
   /** The `topology.kubernetes.io/zone` label of the nodes. */
   nodeZone?: string;
   /** 'unhealthy' makes the health endpoint behind the ingress answer 503 {status: unhealthy}. */
@@ -47,6 +58,8 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
   return {
     loadBalancer: options.loadBalancer ?? 'assign',
     loadBalancerDelayPolls: options.loadBalancerDelayPolls ?? 0,
+    loadBalancerDelayMs: options.loadBalancerDelayMs ?? 0,
+    controllerDelayMs: options.controllerDelayMs ?? 0,
     nodeZone: options.nodeZone ?? 'us-central1-a',
     healthStatus: options.healthStatus ?? 'healthy',
     deploymentAvailable: options.deploymentAvailable ?? true,

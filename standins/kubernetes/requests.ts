@@ -8,3 +8,12 @@ export interface RecordedRequest {
   /** JSON text; protobuf bodies decoded to JSON. */
   body: string;
 }
+
+/** What the router answers one request with, before it is written. */
+export interface Answer {
+  status: number;
+  body: unknown;
+  contentType?: string;
+  /** Further response headers (discovery's and OpenAPI's caching headers, a redirect's Location). */
+  headers?: Record<string, string>;
+}

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import { AccessControl } from './access.js';
 import type { Cluster, WriteOptions } from './cluster.js';
-import * as discovery from './discovery.js';
+import { discoveryAnswer } from './discoveryRoutes.js';
 import { FaultInjector } from './faults.js';
 import { decodeProtobufObject, protobufContentType, ProtobufUnsupported } from './protobuf.js';
 import {
@@ -15,17 +15,11 @@ import {
   type ResourceType,
 } from './resources.js';
 import { ApiError, badRequest } from './status.js';
-import type { RecordedRequest } from './requests.js';
+import type { Answer, RecordedRequest } from './requests.js';
 import { toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch.js';
 
 export type { RecordedRequest } from './requests.js';
-
-interface Answer {
-  status: number;
-  body: unknown;
-  contentType?: string;
-}
 
 interface ApiPath {
   type: ResourceType;
@@ -104,9 +98,15 @@ export class ApiRouter {
     if (loseAnswer) return void req.socket.resetAndDestroy();
     const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
     const retryAfter = isRecord(answer.body) ? rec(answer.body.details).retryAfterSeconds : undefined;
+    if (answer.status === 304) {
+      res.writeHead(304, answer.headers);
+      res.end();
+      return;
+    }
     res.writeHead(answer.status, {
       'Content-Type': answer.contentType ?? 'application/json',
       ...(typeof retryAfter === 'number' ? { 'Retry-After': String(retryAfter) } : {}),
+      ...answer.headers,
     });
     res.end(payload);
   }
@@ -125,7 +125,7 @@ export class ApiRouter {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method === 'GET') {
-      const fixed = this.discoveryAnswer(path);
+      const fixed = discoveryAnswer(req, path, url.searchParams);
       if (fixed) return fixed;
     }
     const parsed = parseApiPath(path);
@@ -268,26 +268,6 @@ export class ApiRouter {
       items,
     };
   }
-
-  private discoveryAnswer(path: string): Answer | undefined {
-    if (path === '/version') return ok(discovery.serverVersion);
-    if (path === '/healthz' || path === '/livez' || path === '/readyz')
-      return { status: 200, body: 'ok', contentType: 'text/plain' };
-    if (path === '/api') return ok(discovery.coreVersions());
-    if (path === '/apis') return ok(discovery.groupList());
-    if (path === '/openapi/v3') return ok(discovery.openApiIndex());
-    if (path.startsWith('/openapi/v3/')) {
-      const doc = discovery.openApiDocument(path.slice('/openapi/v3/'.length));
-      return doc ? ok(doc) : undefined;
-    }
-    const core = /^\/api\/(v1)$/.exec(path);
-    if (core) return orUndefined(discovery.resourceList('', 'v1'));
-    const groupOnly = /^\/apis\/([^/]+)$/.exec(path);
-    if (groupOnly) return orUndefined(discovery.group(groupOnly[1]!));
-    const gv = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-    if (gv) return orUndefined(discovery.resourceList(gv[1]!, gv[2]!));
-    return undefined;
-  }
 }
 
 function methodNotAllowed(): ApiError {
@@ -326,10 +306,6 @@ function endStreamAfter(res: ServerResponse, events: number): void {
 
 function ok(body: unknown): Answer {
   return { status: 200, body };
-}
-
-function orUndefined(body: Record<string, unknown> | undefined): Answer | undefined {
-  return body ? ok(body) : undefined;
 }
 
 /** Splits /api/v1/... and /apis/G/V/... into resource type, namespace, name and subresource. */

@@ -5,7 +5,7 @@ import { forwardingRuleName, requestedAddress } from './loadBalancers.js';
 import { labelsOf, nameOf, namespaceOf, rec, str, type KubeObject } from './resources.js';
 
 /**
- * LoadBalancers get an address (after N reads, or never; the one they ask for, or refused with an Event); their
+ * LoadBalancers get an address (after N reads and a time, or never; the one they ask for, or refused with an Event); their
  * forwarding rules go when they do. Endpoints list the ready pods a selector picks.
  */
 export const serviceController: Controller = (cluster) => {
@@ -39,7 +39,8 @@ function loadBalance(cluster: ClusterState, svc: KubeObject, live: Set<string>):
   }
   const { loadBalancer, loadBalancerDelayPolls } = cluster.options;
   const polls = cluster.loadBalancerPolls.get(uidOf(svc)) ?? 0;
-  if (loadBalancer !== 'assign' || polls < loadBalancerDelayPolls) return changed;
+  if (loadBalancer !== 'assign' || polls < loadBalancerDelayPolls || provisioning(cluster, svc))
+    return changed;
   const answer = cluster.loadBalancers.assign(svc);
   if ('refused' in answer) {
     const message = `Error syncing load balancer: failed to ensure load balancer: ${answer.refused}`;
@@ -50,6 +51,18 @@ function loadBalance(cluster: ClusterState, svc: KubeObject, live: Set<string>):
   live.add(rule);
   svc.status = { loadBalancer: { ingress: [{ ip: answer.ip, ipMode: 'VIP' }] } };
   return save(cluster, T.service, svc) || changed;
+}
+
+/**
+ * `loadBalancerDelayMs`: the cloud provisions the load balancer from the Service's write on; until the time is up
+ * the Service shows no address, and the controllers run again when it is (both delays, polls and time, must pass).
+ */
+function provisioning(cluster: ClusterState, svc: KubeObject): boolean {
+  const written = cluster.loadBalancerWrites.get(uidOf(svc));
+  const left = written === undefined ? 0 : written + cluster.options.loadBalancerDelayMs - Date.now();
+  if (left <= 0) return false;
+  cluster.requeueAfter(left);
+  return true;
 }
 
 function updateEndpoints(cluster: ClusterState, svc: KubeObject): boolean {
