@@ -53,7 +53,7 @@ class TrimmedGrpcClient extends google_gax__WEBPACK_IMPORTED_MODULE_8__.fallback
 const gaxInstance = { ...google_gax__WEBPACK_IMPORTED_MODULE_8__, fallback: { ...google_gax__WEBPACK_IMPORTED_MODULE_8__.fallback, GrpcClient: TrimmedGrpcClient } };
 /** The clients, each built on first use and sharing one set of credentials. */
 function loadedComputeClients(options) {
-    let sharedAuth;
+    let sharedAuth = options.auth;
     const clientOptions = () => {
         if (options.authClient)
             return { ...options.base, authClient: options.authClient };
