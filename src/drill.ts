@@ -55,6 +55,7 @@ import type { ManifestResource } from './steps/releaseManifest.js';
 import { isEmptyState, type StateReading } from './steps/serverState.js';
 import { snapshotDisk } from './steps/snapshot.js';
 import { compareWithProduction, describeVerdict } from './steps/stateComparison.js';
+import { recordLabelsOf } from './steps/versionRecord.js';
 
 const DRILL_LABEL = 'skyha-drill';
 const HELM_RELEASE_LIMIT = 53;
@@ -428,14 +429,14 @@ async function takeDrillSnapshot(ctx: DrillContext): Promise<void> {
   // Right before the snapshot, and right after it: production may change in between, and that is no bad restore.
   const before = await readProduction(ctx);
   ctx.made.add('snapshot');
-  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline).catch(
-    (error: unknown) => {
-      // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
-      if (httpStatus(error) !== 409) throw error;
-      ctx.made.delete('snapshot');
-      throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
-    },
-  );
+  // With the server version production's disk records: the drill installs it, as a restore from it would.
+  const labels = { ...names.labels, ...recordLabelsOf(production.labels) };
+  await snapshotDisk(prepared.compute, facts, names.snapshot, labels, deadline).catch((error: unknown) => {
+    // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
+    if (httpStatus(error) !== 409) throw error;
+    ctx.made.delete('snapshot');
+    throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
+  });
   ctx.productionReads = { before, after: readProduction(ctx) };
 }
 

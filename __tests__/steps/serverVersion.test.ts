@@ -309,7 +309,7 @@ describe('planServerVersion: what changes, the snapshot first, the rollback', ()
     assert.match(p.line, /no snapshot first \(snapshot-before-upgrade: false\)/);
   });
 
-  test('rollback-on-failure: false, or a release with no deployed revision, rolls nothing back', () => {
+  test('rollback-on-failure: false, a release with no deployed revision, or no version change: nothing rolled back', () => {
     const upgrade = {
       running: running(A),
       recorded: onDisk(A),
@@ -319,9 +319,9 @@ describe('planServerVersion: what changes, the snapshot first, the rollback', ()
     assert.equal(plan(upgrade, { rollbackOnFailure: false }).rollback, undefined);
     const failed = running(A, { status: 'failed', deployedRevision: undefined });
     assert.equal(plan({ ...upgrade, running: failed }).rollback, undefined);
-    // A values change is an upgrade too: a failure goes back to the deployed revision.
-    assert.deepEqual(plan({ ...upgrade, chart: v(A) }).rollback, { revision: 3, version: v(A) });
-    assert.equal(plan({ ...upgrade, chart: v(A) }).snapshot, undefined, 'no version change, no snapshot');
+    // A values change keeps the version: no snapshot, and a failure is left as it is (not the version's fault).
+    assert.equal(plan({ ...upgrade, chart: v(A) }).rollback, undefined);
+    assert.equal(plan({ ...upgrade, chart: v(A) }).snapshot, undefined);
   });
 
   test('a version no label can hold is refused before any change', () => {

@@ -548,7 +548,6 @@ export async function redeployRevision(
       `Chart ${release.chart} is a local path: version ${revision.chartVersion} cannot be fetched again`,
     );
   const chart = scratchDir('chart');
-  const values = scratchDir('values');
   try {
     await helm.pull(chartRefFor({ ...release, chartVersion: revision.chartVersion }), chart);
     const [unpacked] = fs.readdirSync(chart);
@@ -560,12 +559,11 @@ export async function redeployRevision(
       release: release.name,
       chartDir: path.join(chart, unpacked ?? ''),
       namespace: release.namespace,
-      valuesFiles: [writePrivate(values, 'revision-values.json', revision.values)],
+      values: revision.values,
       timeout: helmTimeout(deadline),
       secrets: line,
     });
   } finally {
     removeScratch(chart);
-    removeScratch(values);
   }
 }

@@ -119,7 +119,10 @@ export type ServerVersionPlan =
       snapshot: PreUpgradeSnapshot | undefined;
       /** The labels that record `to` on the disk once the server answered healthy. */
       record: Record<string, string>;
-      /** With rollback-on-failure: the revision a failed upgrade returns to. */
+      /**
+       * With rollback-on-failure, when the chart or its version changes over a deployed revision: the revision a
+       * failed upgrade returns to. (A values change that fails is not the version's fault: it is left as it is.)
+       */
       rollback: { revision: number; version: ChartVersion | undefined } | undefined;
     } & Advice)
   | Refusal;
@@ -170,7 +173,7 @@ export function planServerVersion(facts: VersionFacts, options: VersionOptions):
   }
   const takes = changes && facts.existingDisk !== undefined && options.snapshotBeforeUpgrade;
   const snapshot = takes ? preUpgradeSnapshot(facts, recorded?.version ?? from, options.now) : undefined;
-  const rollback = rollbackTarget(facts, options);
+  const rollback = changes ? rollbackTarget(facts, options) : undefined;
   const shown = change === 'downgrade' && state ? state.version : from;
   const parts = [changeLine(change, shown, to, facts), snapshotLine(facts, changes, snapshot, options)];
   if (rollback) parts.push(`if it does not become healthy, back to revision ${rollback.revision}`);
