@@ -118,6 +118,15 @@ describe('the server version recorded with the state: recovery, downgrade, upgra
     assert.ok(!computeWrites(world).some((w) => w.startsWith('DELETE')), 'nothing is deleted');
   });
 
+  it("a drill's snapshot carries production's version, and the drill installs it, not the newest", async () => {
+    clearLogs(world);
+    const drill = ok(await world.run({ mode: 'drill', 'drill-cleanup': 'false' }));
+    const snapshot = world.compute.snapshots().find((s) => /-drill-/.test(s.name));
+    assert.deepEqual(recorded(snapshot?.labels), records(A.version));
+    assert.equal(drill.outputs['server-version'], A.appVersion);
+    assert.match(versionLine(drill) ?? '', /the version that last ran on this state/);
+  });
+
   it('an upgrade from A to B: the snapshot is READY before the first change in the cluster; the rerun takes none', async () => {
     clearLogs(world);
     const run = ok(await world.run({ ...SCHEDULE, 'chart-version': B.version }));
@@ -161,15 +170,6 @@ describe('the server version recorded with the state: recovery, downgrade, upgra
     );
     assert.deepEqual(computeWrites(world), []);
     assert.deepEqual(kubeWrites(world), []);
-  });
-
-  it("a drill's snapshot carries production's version, and the drill installs it", async () => {
-    clearLogs(world);
-    const drill = ok(await world.run({ mode: 'drill', 'drill-cleanup': 'false' }));
-    const snapshot = world.compute.snapshots().find((s) => /-drill-/.test(s.name));
-    assert.deepEqual(recorded(snapshot?.labels), records(B.version));
-    assert.equal(drill.outputs['server-version'], B.appVersion);
-    assert.match(versionLine(drill) ?? '', /the version that last ran on this state/);
   });
 
   it('a restore from a scheduled snapshot of A installs A and records it on the new disk', async () => {
