@@ -288,6 +288,17 @@ describe('planServerVersion: what changes, the snapshot first, the rollback', ()
     assert.equal(p.action, 'new');
     assert.equal(p.line, 'chart skypilot-nightly 1.0.0-dev.20261115 (the newest), on a new state');
     assert.equal(p.snapshot, undefined);
+    const restored = plan({ existingDisk: undefined, restoredFrom: 'snap-0', asked: A });
+    assert.equal(
+      restored.line,
+      'chart skypilot-nightly 1.0.0-dev.20261115 (chart-version 1.0.0-dev.20261115); snapshot snap-0 records no version',
+    );
+    const unrecorded = plan({});
+    assert.equal(
+      unrecorded.line,
+      'chart skypilot-nightly 1.0.0-dev.20261115; no version is recorded on disk state yet',
+    );
+    assert.equal(unrecorded.snapshot, undefined, 'nothing known ran on it: no change to guard');
   });
 
   test('a disk restored from a snapshot is not snapshotted again: the plan names where the state comes from', () => {

@@ -167,6 +167,7 @@ function planTheVersion(
       chart: { chart: chart.name, version: chart.version },
       asked: config.release.chartVersion,
       existingDisk: existing && { resourcePath: existing.resourcePath, name: existing.name },
+      ...(disk.action === 'create' && disk.source ? { restoredFrom: disk.source.name } : {}),
       releaseAction: isRefusal(release) ? 'keep' : release.action,
     },
     { ...config.upgrades, now },

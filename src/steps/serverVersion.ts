@@ -137,6 +137,8 @@ export interface VersionFacts {
   asked: string | undefined;
   /** The state disk when it exists before the run: the one a snapshot is taken of before a change. */
   existingDisk: { resourcePath: string; name: string } | undefined;
+  /** The snapshot an absent disk is restored from, when it is. */
+  restoredFrom?: string;
   /** The release plan's action: only an install or an upgrade changes the version. */
   releaseAction: 'install' | 'upgrade' | 'keep';
 }
@@ -215,10 +217,15 @@ function changeLine(
 ): string {
   const lastRan = facts.running ? '' : ' (the version that last ran on this state)';
   switch (change) {
-    case 'new':
+    case 'new': {
       if (facts.existingDisk)
         return `chart ${named(to)}; no version is recorded on disk ${facts.existingDisk.name} yet`;
-      return `chart ${named(to)} (${facts.asked === undefined || facts.asked === 'latest' ? 'the newest' : `chart-version ${facts.asked}`}), on a new state`;
+      const which =
+        facts.asked === undefined || facts.asked === 'latest' ? 'the newest' : `chart-version ${facts.asked}`;
+      if (facts.restoredFrom)
+        return `chart ${named(to)} (${which}); snapshot ${facts.restoredFrom} records no version`;
+      return `chart ${named(to)} (${which}), on a new state`;
+    }
     case 'same':
       if (facts.running) return `chart ${named(to)}, the version the release runs`;
       return `chart ${named(to)}, the version that last ran on this state`;
