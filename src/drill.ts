@@ -50,11 +50,13 @@ import {
   planDrillResources,
   type DrillResources,
 } from './steps/drillResources.js';
-import { mergeValues } from './steps/helmRelease.js';
+import { chartSource, mergeValues } from './steps/helmRelease.js';
 import type { ManifestResource } from './steps/releaseManifest.js';
 import { isEmptyState, type StateReading } from './steps/serverState.js';
 import { snapshotDisk } from './steps/snapshot.js';
 import { compareWithProduction, describeVerdict } from './steps/stateComparison.js';
+import { chartNameOf } from './steps/serverVersion.js';
+import { recordedVersion, recordLabelsOf } from './steps/versionRecord.js';
 
 const DRILL_LABEL = 'skyha-drill';
 const HELM_RELEASE_LIMIT = 53;
@@ -363,6 +365,8 @@ function projectDrill(ctx: DrillContext, observed: Observed): Observed {
     status: 'READY',
     createdAt: new Date().toISOString(),
     diskSizeGb: production.sizeGb,
+    // It will record the server version production's disk records (takeDrillSnapshot copies it).
+    labels: recordLabelsOf(production.labels),
   };
   const sources = existing ? observed.sources : { kind: 'named' as const, snapshot };
   const release = ctx.authCopy ? { ...observed.release, authSecretExists: true } : observed.release;
@@ -428,14 +432,14 @@ async function takeDrillSnapshot(ctx: DrillContext): Promise<void> {
   // Right before the snapshot, and right after it: production may change in between, and that is no bad restore.
   const before = await readProduction(ctx);
   ctx.made.add('snapshot');
-  await snapshotDisk(prepared.compute, facts, names.snapshot, names.labels, deadline).catch(
-    (error: unknown) => {
-      // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
-      if (httpStatus(error) !== 409) throw error;
-      ctx.made.delete('snapshot');
-      throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
-    },
-  );
+  // With the server version production's disk records: the drill installs it, as a restore from it would.
+  const labels = { ...names.labels, ...recordLabelsOf(production.labels) };
+  await snapshotDisk(prepared.compute, facts, names.snapshot, labels, deadline).catch((error: unknown) => {
+    // Our retries share one requestId: a 409 is a snapshot someone else made after our look.
+    if (httpStatus(error) !== 409) throw error;
+    ctx.made.delete('snapshot');
+    throw new TakenError(`Snapshot ${ctx.snapshotPath}`, RERUN);
+  });
   ctx.productionReads = { before, after: readProduction(ctx) };
 }
 
@@ -479,6 +483,20 @@ async function createNamespace(ctx: DrillContext, kube: KubernetesClient): Promi
 }
 
 /**
+ * With an empty chart-version, the drill installs what a recovery from its snapshot would: the version the snapshot
+ * records. The snapshot it takes is not there yet when the drill observes, but records what production's disk does.
+ */
+function drillChartVersion(ctx: DrillContext): string | undefined {
+  const { config, production, existing } = ctx;
+  const asked = config.release.chartVersion;
+  if (asked !== undefined || existing) return asked;
+  const recorded = recordedVersion(production.labels);
+  const chart = config.release.chart;
+  const name = chartNameOf(chart, chartSource(chart).kind === 'local');
+  return recorded && recorded.chart === name ? recorded.version : undefined;
+}
+
+/**
  * The inputs of the drill's runbook: production's, with the drill's names, no cloud credentials (the drill
  * proves the state comes back, it launches nothing), its own ingress class, and always a health check.
  */
@@ -501,6 +519,7 @@ function drillConfig(ctx: DrillContext): Config {
       ...config.release,
       name: names.release,
       namespace: names.namespace,
+      chartVersion: drillChartVersion(ctx),
       values: mergeValues(config.release.values, drillIngressValues(names)),
     },
     credentialSecrets: [],

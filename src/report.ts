@@ -68,6 +68,11 @@ export interface PlanOutput {
   address: string;
   /** keep | install | upgrade | refuse */
   release: string;
+  /**
+   * keep (the chart version that runs, or last ran on the state) | new (none is known: what installs is recorded) |
+   * upgrade | downgrade (allow-downgrade) | chart (another chart) | refuse
+   */
+  version: string;
   refused: { step: string; reason: string; hint: string } | null;
 }
 

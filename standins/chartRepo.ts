@@ -24,6 +24,8 @@ export interface ServedChart {
   appVersion: string;
   /** Charts from skypilot-org/skypilot PR #10085/#10086 on: `storage.existingClaim`, `storage.enabled` false. */
   existingClaim: boolean;
+  /** A broken release: its server's image exits at start, so it never becomes healthy (see crashingImages). */
+  crashes?: true;
 }
 
 /** Oldest first within a name; the newest nightly has existingClaim, so an unpinned `--devel` install gets it. */
@@ -39,6 +41,20 @@ export const servedCharts: readonly ServedChart[] = [
     version: '1.0.0-dev.20250218',
     appVersion: '1.0.0.dev20250218',
     existingClaim: false,
+  },
+  {
+    name: 'skypilot-nightly',
+    version: '1.0.0-dev.20261115',
+    appVersion: '1.0.0.dev20261115',
+    existingClaim: true,
+  },
+  // Never the newest of its channel: an unpinned install gets a healthy server.
+  {
+    name: 'skypilot-nightly',
+    version: '1.0.0-dev.20261120',
+    appVersion: '1.0.0.dev20261120',
+    existingClaim: true,
+    crashes: true,
   },
   {
     name: 'skypilot-nightly',
@@ -60,6 +76,14 @@ export interface ChartRepo {
   /** Points index.yaml's chart URLs at another base, e.g. a latency proxy, so downloads pay its latency too. */
   serveThrough(baseUrl: string): void;
   close(): Promise<void>;
+}
+
+/**
+ * The server images of the broken versions, as the chart names its image (`berkeleyskypilot/<chart>:<appVersion>`,
+ * templates/_helpers.tpl): what a cluster of the world runs as crashing (KubeStandInOptions.crashingImages).
+ */
+export function crashingImages(): string[] {
+  return servedCharts.filter((c) => c.crashes).map((c) => `berkeleyskypilot/${c.name}:${c.appVersion}`);
 }
 
 /** The newest version of a chart with (or without) `storage.existingClaim`. */

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { realBinaries, type HelmFlavour } from './binaries.js';
 import { linkedToCompute } from './cloudLink.js';
-import { startChartRepo, type ChartRepo, type ChartRepoOptions } from './chartRepo.js';
+import { crashingImages, startChartRepo, type ChartRepo, type ChartRepoOptions } from './chartRepo.js';
 import { startComputeStandIn, type ComputeStandIn, type ComputeStandInOptions } from './compute/index.js';
 import { startDownloadSite, type DownloadSite } from './downloads.js';
 import { freeNodePort, freePort, hostNetwork, portIsFree, type NetworkMode } from './hostNetwork.js';
@@ -97,7 +97,8 @@ export interface WorldOptions {
   /**
    * The clusters' options (a lost cluster's replacement too). By default they are linked to the world's Compute
    * project (standins/cloudLink.ts): a load balancer that asks for an address gets a reserved Compute address that
-   * no other forwarding rule holds, and the SkyPilot server reads the state of the disk its volume names.
+   * no other forwarding rule holds, and the SkyPilot server reads the state of the disk its volume names; and the
+   * images of the chart repository's broken versions crash (chartRepo.ts, crashingImages).
    */
   kube?: KubeStandInOptions;
   compute?: ComputeStandInOptions;
@@ -123,7 +124,7 @@ export async function startLocalWorld(options: WorldOptions = {}): Promise<Local
   fs.mkdirSync(secrets, { recursive: true });
   const { computeProxy, chartsProxy } = await startProxies(options.latencyMs, compute.url, charts);
   const cluster = await startWorldCluster(
-    { ...options, kube: { ...linkedToCompute(compute), ...options.kube } },
+    { ...options, kube: { ...linkedToCompute(compute), crashingImages: crashingImages(), ...options.kube } },
     secrets,
     network,
   );

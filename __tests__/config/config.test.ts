@@ -36,6 +36,27 @@ describe('parseConfig defaults', () => {
     assert.equal(c.mode, 'deploy');
     assert.equal(c.healthCheck, true);
     assert.equal(c.release.serviceType, 'LoadBalancer');
+    assert.deepEqual(c.upgrades, {
+      allowDowngrade: false,
+      snapshotBeforeUpgrade: true,
+      rollbackOnFailure: true,
+    });
+    assert.equal(c.release.chartVersion, undefined);
+  });
+
+  it('reads the upgrade inputs, and latest as a chart-version', () => {
+    const c = parse({
+      'allow-downgrade': 'true',
+      'snapshot-before-upgrade': 'False',
+      'rollback-on-failure': 'FALSE',
+      'chart-version': 'latest',
+    });
+    assert.deepEqual(c.upgrades, {
+      allowDowngrade: true,
+      snapshotBeforeUpgrade: false,
+      rollbackOnFailure: false,
+    });
+    assert.equal(c.release.chartVersion, 'latest');
   });
 
   it('takes the project an auth step exported, in order', () => {
@@ -198,6 +219,9 @@ describe('bad inputs name the input and say what is accepted', () => {
     ['service-type', { 'service-type': 'ClusterIP' }, /LoadBalancer, NodePort/],
     ['timeout', { timeout: 'soon' }, /not a duration/],
     ['health-check', { 'health-check': 'ture' }, /not a boolean/],
+    ['allow-downgrade', { 'allow-downgrade': 'yes' }, /not a boolean/],
+    ['snapshot-before-upgrade', { 'snapshot-before-upgrade': 'flase' }, /not a boolean/],
+    ['rollback-on-failure', { 'rollback-on-failure': '0' }, /not a boolean/],
     ['helm-version', { 'helm-version': 'three' }, /not a version/],
     ['kubectl-version', { 'kubectl-version': '-1.35' }, /starts with '-'/],
     ['gcloud-version', { 'gcloud-version': 'none', cluster: 'prod' }, /cluster/],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newestChart } from '../../standins/chartRepo.js';
 import type { ActionRun } from '../../standins/runner.js';
 import { startLocalWorld, WORLD, type LocalWorld } from '../../standins/world.js';
 import { assertStateIntact, clearLogs, computeWrites, DISK, kubeWrites, ok } from '../support/e2e.js';
@@ -11,6 +12,12 @@ const P = WORLD.project;
 const V1 = `/compute/v1/projects/${P}`;
 const POLICY = `projects/${P}/regions/us-east5/resourcePolicies/sky-api-server-state-us-east5-b-snapshots`;
 const HOUR = 3_600_000;
+/** The server version a run records with the state (#22): an unpinned first deploy installs the newest. */
+const NEWEST = {
+  'skyha-chart': 'skypilot-nightly',
+  'skyha-chart-version': newestChart('skypilot-nightly', true).version.replace(/\./g, '_'),
+};
+const RECORD_ON_DISK = `POST ${V1}/zones/us-east5-b/disks/sky-api-server-state/setLabels`;
 
 const requests = (world: LocalWorld) => world.compute.requests.map((r) => `${r.method} ${r.path}`);
 const attachedTo = (world: LocalWorld, disk: string) =>
@@ -33,7 +40,10 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
     assert.deepEqual(policy!.snapshotSchedulePolicy, {
       schedule: { dailySchedule: { daysInCycle: 1, startTime: '04:00' } },
       retentionPolicy: { maxRetentionDays: 14, onSourceDiskDelete: 'KEEP_AUTO_SNAPSHOTS' },
-      snapshotProperties: { labels: { 'managed-by': 'skyha-action', 'skyha-disk': 'sky-api-server-state' } },
+      // With the version the run installs: a restore from a scheduled snapshot installs it again.
+      snapshotProperties: {
+        labels: { 'managed-by': 'skyha-action', 'skyha-disk': 'sky-api-server-state', ...NEWEST },
+      },
     });
     assert.match(policy!.description ?? '', /\(skyha-action\)$/);
     assert.deepEqual(attachedTo(world, DISK), [POLICY]);
@@ -141,10 +151,12 @@ describe('the snapshot schedule: deploy, converge, change; the disk is lost and 
       new RegExp(`restored from snapshot \`state-auto-new\`: state as of ${when} UTC, 16 h old\\.`),
     );
     assert.match(run.summary, /until the server answered healthy \(RTO\); the state is 16 h old \(RPO\)\./);
-    // The policy outlived the disk: only the disk and the attach are written, and no snapshot is deleted.
+    // The policy outlived the disk: only the disk, the attach and (these snapshots record no server version) the
+    // version once healthy are written, and no snapshot is deleted.
     assert.deepEqual(computeWrites(world), [
       `POST ${V1}/zones/us-east5-b/disks`,
       `POST ${V1}/zones/us-east5-b/disks/sky-api-server-state/addResourcePolicies`,
+      RECORD_ON_DISK,
     ]);
     assert.deepEqual(attachedTo(world, DISK), [POLICY]);
     assert.equal(world.compute.snapshots().length, 4);
@@ -196,7 +208,8 @@ describe('backups at the edges: a foreign schedule, no snapshot, a regional disk
       warnings(run).join('\n'),
       /already has the snapshot schedule .*\/team-backups, which skyha-action did not make: it is kept/,
     );
-    assert.deepEqual(computeWrites(world), []);
+    // Only the server version, recorded on the disk once healthy: the foreign schedule is not touched.
+    assert.deepEqual(computeWrites(world), [RECORD_ON_DISK]);
     assert.deepEqual(
       world.compute.resourcePolicies().map((p) => p.name),
       ['team-backups'],

@@ -24,6 +24,7 @@ const FIRST_INSTALL: PlanOutput = {
   claim: 'create',
   address: 'none',
   release: 'install',
+  version: 'new',
   refused: null,
 };
 const CONVERGED: PlanOutput = {
@@ -34,6 +35,7 @@ const CONVERGED: PlanOutput = {
   claim: 'keep',
   address: 'none',
   release: 'keep',
+  version: 'keep',
   refused: null,
 };
 
@@ -56,7 +58,7 @@ describe('outputs a workflow can use: plan, changes, restored, login-command', (
     assert.deepEqual(kubeWrites(world), []);
     assert.match(
       run.summary,
-      /\*\*A deploy would change:\*\* disk create, volume create, claim create, release install\./,
+      /\*\*A deploy would change:\*\* disk create, volume create, claim create, release install, version new\./,
     );
     assertNoPassword(run);
   });

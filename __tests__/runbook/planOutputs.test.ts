@@ -10,6 +10,7 @@ import type { CredentialSecretPlan } from '../../src/steps/cloudCredentials.js';
 import type { DiskPlan } from '../../src/steps/disk.js';
 import type { HelmReleasePlan } from '../../src/steps/helmRelease.js';
 import type { PersistentVolumePlan } from '../../src/steps/persistentVolume.js';
+import type { ServerVersionPlan } from '../../src/steps/serverVersion.js';
 import type { SnapshotSchedulePlan } from '../../src/steps/snapshotSchedule.js';
 
 // The outputs `plan` and `changes`, by table: each step's plan in the output's fixed words, the refusal that
@@ -52,6 +53,8 @@ const schedule = (action: string): SnapshotSchedulePlan =>
   ({ action, policyPath: 'x', ...advice }) as unknown as SnapshotSchedulePlan;
 const secret = (action: CredentialSecretPlan['action']): CredentialSecretPlan =>
   ({ action, secret: { name: 'gcp-credentials' } }) as unknown as CredentialSecretPlan;
+const version = (action: 'same' | 'new' | 'upgrade' | 'downgrade' | 'chart'): ServerVersionPlan =>
+  ({ action, line: 'l', ...advice }) as unknown as ServerVersionPlan;
 const address = (action: 'use' | 'reserve'): AddressPlan =>
   ({ action, ip: '34.1.2.3', ...advice }) as unknown as AddressPlan;
 
@@ -63,6 +66,7 @@ const converged: RunbookPlan = {
   volume: volume.keep,
   claim: { action: 'bound', reason: 'bound' },
   release: release('keep'),
+  version: version('same'),
 };
 const KEEP: PlanOutput = {
   disk: 'keep',
@@ -72,6 +76,7 @@ const KEEP: PlanOutput = {
   claim: 'keep',
   address: 'none',
   release: 'keep',
+  version: 'keep',
   refused: null,
 };
 
@@ -103,6 +108,18 @@ describe('planOutput and planChanges', () => {
       true,
     ],
     ['new values', { release: release('upgrade') }, { release: 'upgrade' }, true],
+    [
+      'a new chart version',
+      { release: release('upgrade'), version: version('upgrade') },
+      { release: 'upgrade', version: 'upgrade' },
+      true,
+    ],
+    [
+      'a first install: no version known on the state',
+      { release: release('install'), version: version('new') },
+      { release: 'install', version: 'new' },
+      true,
+    ],
     ['a schedule kept', { schedule: schedule('keep') }, { backups: 'keep' }, false],
     [
       'another schedule on the disk, left alone',
@@ -142,6 +159,14 @@ describe('planOutput and planChanges', () => {
       assert.equal(planChanges(plan), changes);
     });
   }
+
+  it("a refused downgrade is the version step's refusal", () => {
+    const plan = { ...converged, release: release('upgrade'), version: refuse('older', 'allow-downgrade') };
+    const out = planOutput(plan as RunbookPlan);
+    assert.equal(out.version, 'refuse');
+    assert.deepEqual(out.refused, { step: 'version', reason: 'older', hint: 'allow-downgrade' });
+    assert.equal(planChanges(plan as RunbookPlan), false);
+  });
 
   it('a refusal is named with its step, reason and hint, in the order the run raises it', () => {
     const plan = {

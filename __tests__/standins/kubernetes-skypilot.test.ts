@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { realBinaries } from '../../standins/binaries.js';
 import {
+  crashingImages,
   newestChart,
   servedCharts,
   startChartRepo,
@@ -60,7 +61,7 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
   let helm: HelmRunner;
   const urls = { production: '', drill: '' };
 
-  const install = async (release: string, chart: ServedChart, set: string[]): Promise<void> => {
+  const install = async (release: string, chart: ServedChart, set: string[], wait = true): Promise<void> => {
     const values = [
       `ingress.authCredentials=admin:${aprMd5(password)}`,
       'storage.enabled=true',
@@ -77,7 +78,7 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
       '--namespace',
       release,
       '--create-namespace',
-      '--wait',
+      ...(wait ? ['--wait'] : []),
       '--timeout',
       '60s',
       ...setArgs(values),
@@ -224,5 +225,35 @@ describeLB('the SkyPilot server stand-in behind each release', () => {
     } finally {
       await kube.configure({ stateEndpoints: true });
     }
+  });
+
+  test('a version whose image crashes never becomes healthy; the version before it answers again', async () => {
+    const broken = servedCharts.find((c) => c.crashes)!;
+    assert.ok(
+      broken.version < newestChart('skypilot-nightly', true).version,
+      'never the newest of its channel',
+    );
+    await kube.configure({ crashingImages: crashingImages() });
+    await install('skypilot', broken, [], false);
+    // The controllers run as the writes land: the broken version's pod is there when helm returns.
+    const image = `berkeleyskypilot/skypilot-nightly:${broken.appVersion}`;
+    const pod = kube.list('v1', 'Pod', 'skypilot').find((p) => field(p, 'spec.containers.0.image') === image);
+    assert.ok(pod, 'no pod of the broken version');
+    assert.equal(field(pod, 'status.phase'), 'Running');
+    assert.equal(field(pod, 'status.containerStatuses.0.state.waiting.reason'), 'CrashLoopBackOff');
+    assert.equal(field(pod, 'status.containerStatuses.0.lastState.terminated.exitCode'), 1);
+    assert.equal(field(pod, 'status.containerStatuses.0.ready'), false);
+    const ready = (field(pod, 'status.conditions') as Array<Record<string, unknown>>).find(
+      (c) => c.type === 'Ready',
+    );
+    assert.equal(ready?.status, 'False');
+    const deployment = kube.get('apps/v1', 'Deployment', 'skypilot', 'skypilot-api-server');
+    assert.equal(field(deployment, 'status.availableReplicas'), undefined);
+    // No ready pod behind the Service: nginx answers 503, as it does for a server that keeps crashing.
+    assert.equal((await get(`${urls.production}/api/health`)).status, 503);
+    await install('skypilot', chartB, []);
+    const health = await get(`${urls.production}/api/health`);
+    assert.equal(health.status, 200);
+    assert.equal(field(health.body, 'version'), chartB.appVersion);
   });
 });

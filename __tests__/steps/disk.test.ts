@@ -194,7 +194,7 @@ describe('ensureDisk against the Compute API stand-in', () => {
 
   it('creates an absent disk with the right body, waits for the operation and READY', async () => {
     const t = fresh();
-    const facts = await ensureDisk(clients, t, deadline(), opts);
+    const { labels, labelFingerprint, ...facts } = await ensureDisk(clients, t, deadline(), opts);
     assert.deepEqual(facts, {
       resourcePath: `projects/${PROJECT}/zones/${ZONE}/disks/${t.name}`,
       name: t.name,
@@ -204,6 +204,9 @@ describe('ensureDisk against the Compute API stand-in', () => {
       created: true,
       type: 'pd-balanced',
     });
+    // The labels as read, with the fingerprint a later setLabels (the server version's record) sends back.
+    assert.deepEqual(labels, { 'managed-by': 'skyha-action', 'skyha-release': 'skypilot' });
+    assert.equal(labelFingerprint, standIn.disk(facts.resourcePath)?.labelFingerprint);
     const insert = standIn.requests.find((r) => r.method === 'POST' && r.path.endsWith('/disks'))!;
     assert.equal(insert.path, `/compute/v1/projects/${PROJECT}/zones/${ZONE}/disks`);
     assert.match(

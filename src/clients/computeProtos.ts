@@ -4,10 +4,13 @@
 
 /** The calls the action makes, per client (client method names). Only these have descriptors, and types. */
 export const COMPUTE_CALLS = {
-  disks: { service: 'Disks', methods: ['get', 'insert', 'createSnapshot', 'delete', 'addResourcePolicies'] },
+  disks: {
+    service: 'Disks',
+    methods: ['get', 'insert', 'createSnapshot', 'delete', 'addResourcePolicies', 'setLabels'],
+  },
   regionDisks: {
     service: 'RegionDisks',
-    methods: ['get', 'insert', 'createSnapshot', 'delete', 'addResourcePolicies'],
+    methods: ['get', 'insert', 'createSnapshot', 'delete', 'addResourcePolicies', 'setLabels'],
   },
   zoneOperations: { service: 'ZoneOperations', methods: ['wait'] },
   regionOperations: { service: 'RegionOperations', methods: ['wait'] },

@@ -14,6 +14,7 @@ import { parseLocation, type LocationConfig } from './location.js';
 import { parseMode, type Mode } from './mode.js';
 import { parseReleaseConfig, RELEASE_DEFAULTS, type ReleaseConfig } from './release.js';
 import { parseToolRequests, toolInputs } from './tools.js';
+import { parseUpgradeConfig, type UpgradeConfig } from './upgrade.js';
 import type { ToolRequests } from '../tools/index.js';
 
 export type { InputReader } from './fields.js';
@@ -22,6 +23,7 @@ export type { AuthConfig } from './auth.js';
 export type { BackupConfig, SnapshotSchedule } from './backup.js';
 export type { DiskConfig } from './disk.js';
 export type { ReleaseConfig, ServiceType } from './release.js';
+export type { UpgradeConfig } from './upgrade.js';
 
 /** Every input, parsed once into the value its user needs, and checked before anything changes anywhere. */
 export interface Config extends LocationConfig, VolumeConfig {
@@ -32,6 +34,8 @@ export interface Config extends LocationConfig, VolumeConfig {
   release: ReleaseConfig;
   /** The `static-ip` input: the name of the regional address users log in to; undefined for an ephemeral one. */
   staticIp: string | undefined;
+  /** How the server's chart version may change over the state (downgrades, snapshots, rollbacks). */
+  upgrades: UpgradeConfig;
   auth: AuthConfig;
   /** The Secrets the given cloud credentials become, already validated. */
   credentialSecrets: CredentialSecret[];
@@ -66,6 +70,7 @@ export function parseConfig(read: InputReader, env: NodeJS.ProcessEnv = process.
       serviceType: release.serviceType,
       values: [...release.fileValues, release.values],
     }),
+    upgrades: parseUpgradeConfig(inputs),
     auth: parseAuthConfig(inputs, mode),
     tools: parseToolRequests(toolInputs(inputs), location.cluster !== undefined),
     credentialSecrets: parseCredentialSecrets(read, location.project),

@@ -9,6 +9,10 @@ export interface ReleaseConfig {
   name: string;
   namespace: string;
   chart: string;
+  /**
+   * A version or constraint, or `latest` (a reserved word: the newest). Undefined: the version the release runs, else
+   * the one recorded with the state, else the newest (see chartVersionToInstall).
+   */
   chartVersion: string | undefined;
   repoUrl: string;
   /** The user's `values` text, parsed; applied after ours. */
@@ -75,6 +79,6 @@ function parseChartVersion(version: string | undefined): string | undefined {
     'chart-version',
     version,
     /^[\w.+<>=~^*| -]+$/,
-    'a chart version or semver range such as 1.0.0-dev.20250218',
+    'a chart version or semver range such as 1.0.0-dev.20250218, or latest',
   );
 }

@@ -13,6 +13,8 @@ export interface Budget {
 export class Deadline implements Budget {
   private end: number;
   private runEnd: number;
+  /** Set on a deadline made by `earlier`: it never outlasts this one, and ends when this one is cancelled. */
+  private parent: Deadline | undefined;
 
   constructor(
     readonly totalMs: number,
@@ -29,7 +31,20 @@ export class Deadline implements Budget {
   }
 
   remainingMs(): number {
-    return Math.max(0, this.end - this.now());
+    const own = Math.max(0, this.end - this.now());
+    return this.parent ? Math.min(own, this.parent.remainingMs()) : own;
+  }
+
+  /**
+   * The same run's deadline, ending `ms` sooner: for work that must leave time for what follows it if it fails
+   * (a rollback). Cancelling the run ends it too; its grace is the run's.
+   */
+  earlier(ms: number): Deadline {
+    const child = new Deadline(Math.max(0, this.totalMs - ms), this.now);
+    child.end = Math.max(this.now(), this.end - ms);
+    child.runEnd = this.runEnd;
+    child.parent = this;
+    return child;
   }
 
   expired(): boolean {
@@ -38,6 +53,7 @@ export class Deadline implements Budget {
 
   /** At most `capMs` from now, for the work after a failure: it may use the reserve, never pass the run's end. */
   grace(capMs: number): Budget {
+    if (this.parent) return this.parent.grace(capMs);
     const end = Math.min(this.now() + capMs, this.runEnd);
     return { remainingMs: () => Math.max(0, end - this.now()) };
   }

@@ -40,6 +40,7 @@ import {
   startReleaseBesideDisk,
   type VolumeAndClaim,
 } from './releaseBesideDisk.js';
+import { recordVersion, rollBackFailedUpgrade, snapshotBeforeUpgrade, upgradeDeadline } from './upgrade.js';
 
 /**
  * Apply, in the runbook's order, one log group per step. Outputs are written as each step lands, so a failed
@@ -56,16 +57,46 @@ export async function applyRunbook(
     given.lock?.check(`the ${name} step`);
   };
   const { ctx, plan } = await applyAddress(config, deadline, given, planned, step);
-  const { cluster, report, observed } = ctx;
-  const early = startReleaseBesideDisk(config, ctx, plan, deadline);
+  // Before anything in the cluster changes: the state as it is, when the server's version is about to change.
+  const snapshot = await snapshotBeforeUpgrade(ctx, plan, deadline);
+  // An upgrade that would be rolled back leaves the rollback its share of the run.
+  const upgrade = upgradeDeadline(config, plan, deadline);
+  const early = startReleaseBesideDisk(config, ctx, plan, upgrade);
   const changesRelease = !isRefusal(plan.release) && plan.release.action !== 'keep';
-  const watched = changesRelease ? watchAddress(cluster.kube, config, observed.names, deadline) : undefined;
-  const { pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
+  const watched = changesRelease
+    ? watchAddress(ctx.cluster.kube, config, ctx.observed.names, upgrade)
+    : undefined;
+  const { disk, pv, schedule } = await beforeRelease(config, deadline, ctx, plan, step).catch(
     async (error: unknown) => {
       if (early) await seeReleaseThrough(config, early);
       throw error;
     },
   );
+  await releaseAndServe(config, upgrade, ctx, plan, { pv, early, step, watched }).catch((error: unknown) =>
+    rollBackFailedUpgrade(config, deadline, ctx, plan, { error, snapshot }, (manifest, left) =>
+      serveRelease(config, left, ctx, { manifest, changed: true, pvName: pv.name, claimBound: false }),
+    ),
+  );
+  await schedule;
+  await recordVersion(ctx, plan, disk, deadline);
+}
+
+/** The runbook's `helm upgrade --install`, then the server URL and its health. */
+async function releaseAndServe(
+  config: Config,
+  deadline: Deadline,
+  ctx: ApplyContext,
+  plan: RunbookPlan,
+  parts: {
+    pv: VolumeAndClaim;
+    early: ReturnType<typeof startReleaseBesideDisk>;
+    step: (name: string) => void;
+    /** The address, watched while helm works. */
+    watched: WatchedAddress | undefined;
+  },
+): Promise<void> {
+  const { cluster, report, observed } = ctx;
+  const { pv, early, step, watched } = parts;
   const release = await core.group(`Helm release ${config.release.namespace}/${config.release.name}`, () => {
     step('helm');
     if (early) return finishReleaseBesideDisk(config, ctx, plan, early, pv, deadline);
@@ -78,24 +109,41 @@ export async function applyRunbook(
   });
   report.helmRevision = release.revision;
   core.setOutput('helm-revision', String(release.revision));
+  const claimBound = plan.claim.action === 'bound';
+  await serveRelease(config, deadline, ctx, { ...release, pvName: pv.name, claimBound, watched });
+}
 
-  // Side by side with the address: the claim's binding and the rollout. An unchanged release whose claim was
-  // already Bound to our volume needs neither look again (its health is checked all the same).
+/**
+ * Side by side with the address: the claim's binding and the rollout. An unchanged release whose claim was
+ * already Bound to our volume needs neither look again (its health is checked all the same).
+ */
+async function serveRelease(
+  config: Config,
+  deadline: Deadline,
+  ctx: ApplyContext,
+  release: {
+    manifest: string;
+    changed: boolean;
+    pvName: string;
+    claimBound: boolean;
+    watched?: WatchedAddress | undefined;
+  },
+): Promise<void> {
+  const { cluster, report, observed } = ctx;
   const made = releaseObjects(release.manifest, config.release.name);
   const ip = observed.names.loadBalancerIP;
   const where = { ...endpointOf(config, made.controllerService), ...(ip ? { loadBalancerIP: ip } : {}) };
-  const settling = release.changed || plan.claim.action !== 'bound';
+  const settling = release.changed || !release.claimBound;
   enterStep(settling ? 'rollout' : 'endpoint');
   const settled = settling
-    ? settle(cluster, observed.names.claim, pv.name, made, where, deadline)
+    ? settle(cluster, observed.names.claim, release.pvName, made, where, deadline)
     : Promise.resolve();
   // Nothing changed on the server's side: what was read of it beside the disk still holds; else the address
   // watched while helm worked.
-  const seen = settling ? watched : await ctx.ahead?.endpoint;
+  const seen = settling ? release.watched : await ctx.ahead?.endpoint;
   await core.group('Server URL and health', () =>
     serveAndCheck(config, deadline, cluster.kube, report, where, settled, seen),
   );
-  await schedule;
 }
 
 /**
@@ -134,7 +182,7 @@ async function beforeRelease(
   ctx: ApplyContext,
   plan: RunbookPlan,
   step: (name: string) => void,
-): Promise<{ pv: VolumeAndClaim; schedule: Promise<unknown> }> {
+): Promise<{ disk: DiskFacts; pv: VolumeAndClaim; schedule: Promise<unknown> }> {
   const { prepared, observed } = ctx;
   const disk = await core.group(
     `Disk ${config.disk.name}`,
@@ -153,7 +201,7 @@ async function beforeRelease(
   const pv = await core.group(`Volume ${config.pvName} and claim ${observed.names.claim.name}`, () =>
     applyVolumeAndClaim(config, ctx, plan, disk, step),
   );
-  return { pv, schedule };
+  return { disk, pv, schedule };
 }
 
 /** The namespace and the cloud credential Secrets, when something needs them (nothing is written otherwise). */

@@ -6,7 +6,7 @@ import { isRefusal } from '../lib/plan.js';
 import type { Report } from '../report.js';
 import { addressTarget, observeAddress, type ObservedAddress } from '../steps/address.js';
 import { observeCredentialSecrets } from '../steps/cloudCredentials.js';
-import { observeDisk, observeDiskInOtherScope, type DiskTarget } from '../steps/disk.js';
+import { observeDisk, observeDiskInOtherScope, planDisk, type DiskTarget } from '../steps/disk.js';
 import { observeDiskSources } from '../steps/diskSource.js';
 import {
   observeRelease,
@@ -19,6 +19,7 @@ import {
   type PersistentVolume,
   type PersistentVolumePlan,
 } from '../steps/persistentVolume.js';
+import { chooseChartVersion, stateRecord, type StateRecord } from '../steps/serverVersion.js';
 import {
   observeAttachedPolicies,
   observeOwnPolicy,
@@ -55,7 +56,11 @@ export async function observeRunbook(
   const ahead = readAhead(kube, config, deployed, deadline);
   report.tools = await prepared.tools;
   const cluster = connected ?? { kube, helm: helmClient(report.tools, kubeconfig, deadline) };
-  const clusterSide = readCluster(config, cluster, deployed);
+  // The version recorded with the state (the disk's labels, or its snapshot's) comes with the disk's read.
+  const recorded = computeSide.then(({ disk, otherScopeDisk: otherScope, sources }) =>
+    stateRecord(disk, planDisk(target, disk, { otherScope, sources })),
+  );
+  const clusterSide = readCluster(config, cluster, deployed, recorded);
   const naming = renderAhead(config, cluster, target, clusterSide, computeSide);
   naming.catch(() => undefined); // awaited below, after the disk
   // What the disk tells to read next, as soon as it is read.
@@ -122,6 +127,7 @@ async function readCluster(
   config: Config,
   cluster: Cluster,
   deployed: Promise<ObservedRelease | undefined>,
+  recorded: Promise<StateRecord | undefined>,
 ): Promise<ClusterReads> {
   const { kube, helm } = cluster;
   const ns = config.release.namespace;
@@ -129,7 +135,10 @@ async function readCluster(
   const [volume, secrets, release, authSecretFound] = await Promise.all([
     observePersistentVolume(kube, config.pvName),
     observeCredentialSecrets(kube, config.credentialSecrets, ns),
-    observeRelease(helm, kube, config.release, deployed),
+    // chart-version empty: the version that runs, else the one recorded with the state (then after the disk's read).
+    observeRelease(helm, kube, config.release, deployed, (r) =>
+      chooseChartVersion(config.release, r, recorded),
+    ),
     authSecret ? kube.get('v1', 'Secret', authSecret, { namespace: ns }) : undefined,
   ]);
   const authSecretExists = authSecret ? authSecretFound !== undefined : undefined;

@@ -43,6 +43,14 @@ import {
 } from '../steps/persistentVolume.js';
 import type { SnapshotObservation } from '../steps/diskSource.js';
 import {
+  describeServerVersionPlan,
+  planServerVersion,
+  runningChart,
+  stateRecord,
+  type ServerVersionPlan,
+} from '../steps/serverVersion.js';
+import { versionLabels } from '../steps/versionRecord.js';
+import {
   backupsLine,
   describeSnapshotSchedulePlan,
   managedPolicyName,
@@ -86,10 +94,15 @@ export interface RunbookPlan {
   release: HelmReleasePlan;
   /** Only with static-ip: the address the controller Service asks for. */
   address?: AddressPlan;
+  /** The server's chart version over the state: what changes, the snapshot first, the record after. */
+  version: ServerVersionPlan;
 }
 
-/** Pure: plan every step from what was observed. Each later step is planned against what the earlier one will make. */
-export function planRunbook(config: Config, observed: Observed): RunbookPlan {
+/**
+ * Pure: plan every step from what was observed (`now` names a snapshot taken before a version change). Each later
+ * step is planned against what the earlier one will make.
+ */
+export function planRunbook(config: Config, observed: Observed, now = new Date()): RunbookPlan {
   const { disk, volume } = planDiskAndVolume(config, observed, observed.names.claim);
   const claim = planTheClaim(config, observed, volume);
   const address = planTheAddress(config, observed);
@@ -97,13 +110,24 @@ export function planRunbook(config: Config, observed: Observed): RunbookPlan {
     ...observed.names,
     loadBalancerIP: address && !isRefusal(address) ? address.ip : undefined,
   };
+  const release = awaitingAddress(planRelease(config, observed.release, volume, claim, names), address);
+  const version = planTheVersion(config, observed, disk, release, now);
+  // The schedule's snapshots carry the version the state records (a change is recorded once healthy), so a restore
+  // from one knows it; with none recorded yet, the version this run installs.
+  const recorded = stateRecord(observed.disk, disk)?.version ?? (isRefusal(version) ? undefined : version.to);
+  const backups = scheduleTarget(config);
+  const versioned = recorded ? versionLabels(recorded) : undefined;
   return {
     disk,
-    schedule: planSnapshotSchedule(scheduleTarget(config), observed.schedule),
+    schedule: planSnapshotSchedule(
+      { ...backups, snapshotLabels: { ...backups.snapshotLabels, ...versioned } },
+      observed.schedule,
+    ),
     secrets: planCredentialSecrets(config.credentialSecrets, observed.secrets, config.release.namespace),
     volume,
     claim,
-    release: awaitingAddress(planRelease(config, observed.release, volume, claim, names), address),
+    release,
+    version,
     ...(address ? { address } : {}),
   };
 }
@@ -125,6 +149,29 @@ function awaitingAddress(release: HelmReleasePlan, address: AddressPlan | undefi
     action: 'upgrade',
     reason: `to ask for address ${address.target.name}, reserved first`,
   };
+}
+
+function planTheVersion(
+  config: Config,
+  observed: Observed,
+  disk: DiskPlan,
+  release: HelmReleasePlan,
+  now: Date,
+): ServerVersionPlan {
+  const { chart } = observed.release;
+  const existing = observed.disk;
+  return planServerVersion(
+    {
+      running: runningChart(observed.release.release, chart.name),
+      recorded: stateRecord(existing, disk),
+      chart: { chart: chart.name, version: chart.version },
+      asked: config.release.chartVersion,
+      existingDisk: existing && { resourcePath: existing.resourcePath, name: existing.name },
+      ...(disk.action === 'create' && disk.source ? { restoredFrom: disk.source.name } : {}),
+      releaseAction: isRefusal(release) ? 'keep' : release.action,
+    },
+    { ...config.upgrades, now },
+  );
 }
 
 /** The disk, and the volume planned against the disk as it will be. */
@@ -189,6 +236,8 @@ export function reportRunbookPlan(
   }
   planStep(report, 'helm', `${ns}/${config.release.name}`, describeReleasePlan(plan.release));
   if (!isRefusal(plan.release)) planAdvice(report, plan.release);
+  planStep(report, 'version', `${ns}/${config.release.name}`, describeServerVersionPlan(plan.version));
+  if (!isRefusal(plan.version)) planAdvice(report, plan.version);
   const service = objects?.controllerService;
   const served = service ? `Service ${service.name} (${service.type})` : 'the release';
   const server = objects?.apiServer ? `, Deployment ${objects.apiServer.name}` : '';
@@ -235,6 +284,7 @@ export function firstRefusal(plan: RunbookPlan): { step: string; refusal: Refusa
     ['volume', plan.volume],
     ['claim', plan.claim],
     ['release', plan.release],
+    ['version', plan.version],
     ['address', plan.address],
   ] as const;
   for (const [step, planned] of steps) if (planned && isRefusal(planned)) return { step, refusal: planned };

@@ -20,6 +20,7 @@ export function planOutput(plan: RunbookPlan): PlanOutput {
     claim: plan.claim.action === 'bound' ? 'keep' : plan.claim.action,
     address: !plan.address ? 'none' : plan.address.action === 'use' ? 'keep' : plan.address.action,
     release: plan.release.action,
+    version: plan.version.action === 'same' ? 'keep' : plan.version.action,
     refused: refused
       ? { step: refused.step, reason: refused.refusal.reason, hint: refused.refusal.hint }
       : null,

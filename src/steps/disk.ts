@@ -27,6 +27,7 @@ import {
   type SnapshotFacts,
   type SnapshotObservation,
 } from './diskSource.js';
+import { recordLabelsOf } from './versionRecord.js';
 
 type Disk = protos.google.cloud.compute.v1.IDisk;
 
@@ -66,6 +67,8 @@ export interface ObservedDisk {
   /** Instance URLs the disk is attached to. */
   users: string[];
   labels: Record<string, string>;
+  /** What a setLabels must send back: GCE refuses it (412) once the labels changed since this read. */
+  labelFingerprint?: string;
   /** The zone of a zonal disk, or the replica zones of a regional one (names, not URLs). */
   zones: string[];
   regional: boolean;
@@ -105,6 +108,9 @@ export interface DiskFacts {
   regional: boolean;
   created: boolean;
   type: string;
+  /** The labels as last read (with their fingerprint), when the disk was read: what the version record writes on. */
+  labels?: Record<string, string>;
+  labelFingerprint?: string;
 }
 
 export interface DiskPlanOptions {
@@ -216,6 +222,7 @@ function observedFrom(disk: Disk, resourcePath: string): ObservedDisk {
     status: disk.status ?? 'UNKNOWN',
     users: [...(disk.users ?? [])],
     labels: { ...(disk.labels ?? {}) },
+    labelFingerprint: disk.labelFingerprint ?? '',
     zones,
     regional,
     sourceSnapshot: disk.sourceSnapshot || undefined,
@@ -343,10 +350,14 @@ function createEmpty(target: DiskTarget, warnings: string[], notes: string[]): D
   return { action: 'create', request: diskInsert(target), warnings, notes };
 }
 
-/** A disk made from a snapshot is at least as large as the disk the snapshot was taken of. */
+/**
+ * A disk made from a snapshot is at least as large as the disk the snapshot was taken of, and records the server
+ * version the snapshot records (GCE copies no label from a snapshot to a disk).
+ */
 function createFrom(target: DiskTarget, snapshot: SnapshotFacts, which: string): DiskPlan {
   const request = diskInsert({
     ...target,
+    labels: { ...target.labels, ...recordLabelsOf(snapshot.labels) },
     sourceSnapshot: snapshot.resourcePath,
     sizeGb: Math.max(target.sizeGb, snapshot.diskSizeGb),
   });
@@ -585,5 +596,7 @@ function factsOf(disk: ObservedDisk, created: boolean): DiskFacts {
     regional: disk.regional,
     created,
     type: disk.type,
+    labels: disk.labels,
+    labelFingerprint: disk.labelFingerprint,
   };
 }

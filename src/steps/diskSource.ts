@@ -22,6 +22,8 @@ export interface SnapshotFacts {
   /** RFC 3339, as GCE writes it: when the state on it was captured. */
   createdAt: string;
   diskSizeGb: number;
+  /** Its labels: the server version recorded on it (see versionRecord.ts) among them. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -61,6 +63,7 @@ export function snapshotFacts(snapshot: Snapshot, project: string): SnapshotFact
     status: snapshot.status ?? 'UNKNOWN',
     createdAt: snapshot.creationTimestamp ?? '',
     diskSizeGb: Number(snapshot.diskSizeGb ?? 0),
+    labels: { ...(snapshot.labels ?? {}) },
   };
 }
 

@@ -46,6 +46,8 @@ export interface ObservedRelease {
   status: string;
   revision: number;
   chartVersion: string | undefined;
+  /** The chart's name (skypilot-nightly, skypilot): versions compare only within one name. */
+  chartName?: string;
   /** User-supplied values of the latest revision. */
   values: Record<string, unknown>;
   /** Every revision in the release's storage, oldest first: names the revision to roll back to. */
@@ -234,19 +236,37 @@ export function describeFreeRelease(free: FreeRelease): string {
       : `uninstall (${free.reason}; the Retain volume keeps the disk)`;
 }
 
+/** The chart version to fetch, when chart-version leaves it to what runs: decided once the release is read. */
+export type ChartVersionChoice = (
+  release: ObservedRelease | undefined,
+) => Promise<{ version: string | undefined; why?: string }>;
+
 /**
- * Reads the release from its storage (in-process, no helm process) and fetches the chart helm would install,
- * side by side.
+ * Reads the release from its storage (in-process, no helm process; `deployed`: its read, when the caller started it
+ * already) and fetches the chart helm would install: side by side when chart-version names it, else the version
+ * `choose` picks once the release is read.
  */
-/** The release and the chart; `deployed`: the release's read, when the caller started it already. */
 export async function observeRelease(
   helm: Helm,
   kube: KubernetesClient,
   target: Pick<ReleaseConfig, 'name' | 'namespace' | 'chart' | 'chartVersion' | 'repoUrl'>,
   deployed: Promise<ObservedRelease | undefined> = readRelease(kube, target.name, target.namespace),
+  choose?: ChartVersionChoice,
 ): Promise<Omit<ReleaseObservation, 'authSecretExists'>> {
-  const [release, chart] = await Promise.all([deployed, observeChart(helm, target)]);
-  return { release, chart };
+  const asked = target.chartVersion === 'latest' ? undefined : target.chartVersion;
+  if (!choose || target.chartVersion !== undefined) {
+    const [release, chart] = await Promise.all([
+      deployed,
+      observeChart(helm, { ...target, chartVersion: asked }),
+    ]);
+    return { release, chart };
+  }
+  const release = await deployed;
+  const chosen = await choose(release);
+  return {
+    release,
+    chart: await observeChart(helm, { ...target, chartVersion: chosen.version }, chosen.why),
+  };
 }
 
 export async function readRelease(
@@ -260,6 +280,7 @@ export async function readRelease(
     status: stored.status,
     revision: stored.revision,
     chartVersion: stored.chart.version,
+    chartName: stored.chart.name,
     values: stored.config,
     history: stored.history,
     manifest: stored.manifest,
@@ -270,6 +291,7 @@ export async function readRelease(
 async function observeChart(
   helm: Helm,
   target: Pick<ReleaseConfig, 'chart' | 'chartVersion' | 'repoUrl'>,
+  why?: string,
 ): Promise<ObservedChart> {
   if (chartSource(target.chart).kind === 'local') return readLocalChart(path.resolve(target.chart));
   const dir = scratchDir('chart');
@@ -278,9 +300,12 @@ async function observeChart(
   } catch (error) {
     removeScratch(dir);
     const version = target.chartVersion ? ` version ${target.chartVersion}` : '';
-    throw new ActionError(`Chart ${target.chart}${version} cannot be found`, {
+    const chosen = why ? ` (${why}, as chart-version is empty)` : '';
+    throw new ActionError(`Chart ${target.chart}${version}${chosen} cannot be found`, {
       cause: error,
-      hint: 'Check the chart, chart-version and helm-repo-url inputs; nothing was changed',
+      hint: why
+        ? 'Set chart-version to a version the repository serves (latest for the newest), or check helm-repo-url; nothing was changed'
+        : 'Check the chart, chart-version and helm-repo-url inputs; nothing was changed',
     });
   }
   const [unpacked] = fs.readdirSync(dir);
@@ -494,4 +519,51 @@ function valuesRequest(target: ReleaseTarget, plan: Exclude<HelmReleasePlan, Ref
     values: mergeValues(plan.ours, ...target.fileValues, target.values),
     secrets,
   };
+}
+
+/**
+ * helm refuses to roll back over an object the target revision lists and the current one does not while it exists
+ * (the SkyPilot chart creates namespace skypilot-system only when a `lookup` finds none: only the first revision
+ * on a cluster lists it): "original object ... not found" (helm 4), "no ... with the name ... found" (helm 3).
+ */
+export function isRollbackOverLookup(error: unknown): boolean {
+  if (!(error instanceof CommandError)) return false;
+  return /original object \S+ with the name "[^"]*" not found|no \S+ with the name "[^"]*" found/.test(
+    error.result.stderr,
+  );
+}
+
+/**
+ * What `helm rollback` to a revision makes, made by `helm upgrade` instead: that revision's chart version and
+ * user-supplied values (read from its record), rendered again, so an object a `lookup` made stays out of it.
+ */
+export async function redeployRevision(
+  helm: Helm,
+  release: Pick<ReleaseConfig, 'name' | 'namespace' | 'chart' | 'repoUrl'>,
+  revision: { chartVersion: string; values: Record<string, unknown> },
+  deadline: Deadline,
+): Promise<void> {
+  if (chartSource(release.chart).kind === 'local')
+    throw new ActionError(
+      `Chart ${release.chart} is a local path: version ${revision.chartVersion} cannot be fetched again`,
+    );
+  const chart = scratchDir('chart');
+  try {
+    await helm.pull(chartRefFor({ ...release, chartVersion: revision.chartVersion }), chart);
+    const [unpacked] = fs.readdirSync(chart);
+    const ingress = revision.values.ingress;
+    const line =
+      isMap(ingress) && typeof ingress.authCredentials === 'string' ? [ingress.authCredentials] : [];
+    for (const secret of line) core.setSecret(secret);
+    await helm.upgradeInstall({
+      release: release.name,
+      chartDir: path.join(chart, unpacked ?? ''),
+      namespace: release.namespace,
+      values: revision.values,
+      timeout: helmTimeout(deadline),
+      secrets: line,
+    });
+  } finally {
+    removeScratch(chart);
+  }
 }

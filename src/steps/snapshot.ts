@@ -23,14 +23,17 @@ export interface TakenSnapshot {
   createdAt: string;
 }
 
-/** The drill's first step: a snapshot of the state disk, READY before anything else happens. */
+/**
+ * A snapshot of the state disk, READY before anything else happens: the drill's first step, and the one taken
+ * before the server's version changes (with its own description).
+ */
 export async function snapshotDisk(
   clients: ComputeClients,
-  disk: DiskFacts,
+  disk: Pick<DiskFacts, 'resourcePath'>,
   snapshotName: string,
   labels: Record<string, string>,
   deadline: Deadline,
-  options: { pollIntervalMs?: number } = {},
+  options: { pollIntervalMs?: number; description?: string } = {},
 ): Promise<TakenSnapshot> {
   const source = parseResourcePath(disk.resourcePath, 'disk');
   if (source.kind !== 'disk') throw new ActionError(`${disk.resourcePath} is not a disk`);
@@ -38,7 +41,7 @@ export async function snapshotDisk(
   const snapshotResource = {
     name: snapshotName,
     labels,
-    description: `Drill snapshot of ${disk.resourcePath} (skyha-action)`,
+    description: options.description ?? `Drill snapshot of ${disk.resourcePath} (skyha-action)`,
   };
   // One requestId for every attempt: a retried createSnapshot never makes a second snapshot.
   const requestId = randomUUID();

@@ -511,3 +511,45 @@ async function isAttached(
   );
   return (found?.resourcePolicies ?? []).map(relative).includes(policy);
 }
+
+/**
+ * The policy the plan keeps for the disk, with the labels its snapshots get once this run's schedule step is done:
+ * what the server version's record is compared with. Undefined when the action manages no schedule there.
+ */
+export function scheduledSnapshotLabels(
+  plan: SnapshotSchedulePlan,
+  observed: ObservedSchedules,
+): { policyPath: string; labels: Record<string, string> } | undefined {
+  if (plan.action === 'none' || plan.action === 'foreign') return undefined;
+  if (plan.action === 'create' || plan.action === 'update')
+    return {
+      policyPath: plan.policyPath,
+      labels: plan.body.snapshotSchedulePolicy.snapshotProperties.labels,
+    };
+  const policy = [observed.policy, ...observed.others].find((p) => p?.resourcePath === plan.policyPath);
+  return { policyPath: plan.policyPath, labels: { ...(policy?.snapshotSchedule?.labels ?? {}) } };
+}
+
+/**
+ * Sets the labels of the snapshots the schedule takes (only snapshotProperties is sent, as gcloud's
+ * `resource-policies update snapshot-schedule --snapshot-labels` does); the schedule and retention stay as they are.
+ */
+export async function setScheduledSnapshotLabels(
+  clients: ComputeClients,
+  policyPath: string,
+  labels: Record<string, string>,
+  deadline: Deadline,
+  options: ScheduleApplyOptions = {},
+): Promise<void> {
+  const [, project = '', region = '', name = ''] = POLICY_PATH.exec(policyPath) ?? [];
+  const requestId = randomUUID();
+  const what = `setting the snapshot labels of schedule ${policyPath}`;
+  const resourcePolicyResource = { name, snapshotSchedulePolicy: { snapshotProperties: { labels } } };
+  const operation = await startOperation(what, deadline, (o) =>
+    clients.resourcePolicies.patch(
+      { project, region, resourcePolicy: name, requestId, resourcePolicyResource },
+      o,
+    ),
+  );
+  await waitForOperation(clients, operation, { region }, deadline, what, options.pollIntervalMs);
+}

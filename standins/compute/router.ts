@@ -66,6 +66,7 @@ function receive(
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
     body,
+    at: performance.now(),
   };
   parts.requests.push(logged);
   // A `hang` fault holds the request, read in full, before anything else happens to it.

@@ -8,6 +8,8 @@ export interface LoggedRequest {
   path: string;
   query: Record<string, string>;
   body: unknown;
+  /** performance.now() when it arrived: the stand-ins of one process share this clock, so their logs interleave. */
+  at?: number;
 }
 
 /** One API call as a route sees it. */

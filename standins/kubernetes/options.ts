@@ -23,6 +23,11 @@ export interface KubeStandInOptions {
   healthStatus?: 'healthy' | 'unhealthy';
   /** false keeps Deployments' pods Pending and the Deployment unavailable. */
   deploymentAvailable?: boolean;
+  /**
+   * Images whose container exits as soon as it starts (a broken release): their pods run but never become Ready
+   * (CrashLoopBackOff), so their Deployment never becomes available and the server never answers.
+   */
+  crashingImages?: string[];
   /** The nodes' InternalIP, where NodePort Services are served (default 127.0.0.1; another 127.x.y.z avoids port clashes). */
   nodeAddress?: string;
   /** How many Node objects exist (default 1). */
@@ -63,6 +68,7 @@ export function resolveOptions(options: KubeStandInOptions = {}): ResolvedOption
     nodeZone: options.nodeZone ?? 'us-central1-a',
     healthStatus: options.healthStatus ?? 'healthy',
     deploymentAvailable: options.deploymentAvailable ?? true,
+    crashingImages: options.crashingImages ?? [],
     nodeAddress: options.nodeAddress ?? '127.0.0.1',
     nodeCount: options.nodeCount ?? 1,
     defaultStorageClass: options.defaultStorageClass ?? true,

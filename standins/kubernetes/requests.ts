@@ -7,6 +7,8 @@ export interface RecordedRequest {
   userAgent: string | undefined;
   /** JSON text; protobuf bodies decoded to JSON. */
   body: string;
+  /** performance.now() when it arrived: the stand-ins of one process share this clock, so their logs interleave. */
+  at?: number;
 }
 
 /** What the router answers one request with, before it is written. */

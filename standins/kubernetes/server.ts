@@ -62,6 +62,7 @@ export class ApiRouter {
       contentType,
       userAgent: req.headers['user-agent'],
       body: '',
+      at: performance.now(),
     };
     this.requests.push(recorded);
     let answer: Answer;
