@@ -135,7 +135,11 @@ function sameState(what: string, run: ActionRun): void {
  * is deleted by mistake and the cluster goes with it.
  */
 async function loseTheDisk(world: LocalWorld, disk: string): Promise<void> {
-  const policy = 'projects/standin-project/regions/us-east5/resourcePolicies/sky-api-server-state-snapshots';
+  // The schedule the action attached to the disk: its snapshots carry its labels (the version recorded with the state).
+  const attached = world.compute.disk(disk)?.resourcePolicies?.[0];
+  const schedule = world.compute.resourcePolicies().find((p) => p.selfLink === attached);
+  if (!schedule) throw new Error(`disk ${disk} has no snapshot schedule attached`);
+  const labels = schedule.snapshotSchedulePolicy?.snapshotProperties?.labels;
   // The schedule's last two runs: the most recent 04:00 UTC, and the day before.
   const today = new Date();
   today.setUTCHours(4, 0, 0, 0);
@@ -149,7 +153,8 @@ async function loseTheDisk(world: LocalWorld, disk: string): Promise<void> {
       name,
       diskSizeGb: 10,
       sourceDisk: disk,
-      sourceSnapshotSchedulePolicy: policy,
+      sourceSnapshotSchedulePolicy: schedule.selfLink,
+      ...(labels ? { labels } : {}),
       creationTimestamp: taken(daysBefore),
       // A snapshot holds what the disk held when it was taken.
       state: world.compute.diskState(disk),
