@@ -13,7 +13,7 @@ const REGIONAL_DISK = /\/regions\/[^/]+\/disks\/sky-api-server-state$/;
 
 /** Polls what the stand-in has seen until `seen` holds, within a generous bound: no fixed sleeps. */
 async function until(seen: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + 120_000; !seen(); ) {
+  for (const end = Date.now() + 120_000; !seen();) {
     assert.ok(Date.now() < end, `never seen: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

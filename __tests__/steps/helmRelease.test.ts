@@ -508,7 +508,7 @@ describe('observeRelease with nothing deployed and an empty chart-version: the n
 
   async function pulledBeforeTheRecord(): Promise<void> {
     // The pull comes from a helm process: wait for its download, with a generous bound, not a fixed time.
-    for (const until = Date.now() + 60_000; !downloads().length; ) {
+    for (const until = Date.now() + 60_000; !downloads().length;) {
       assert.ok(Date.now() < until, 'no chart was pulled while the record was being read');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -534,6 +534,9 @@ describe('observeRelease with nothing deployed and an empty chart-version: the n
     record.answer({ version: '1.0.0-dev.20250218', why: 'the version that last ran on this state' });
     const { chart } = await observing;
     assert.equal(chart.version, '1.0.0-dev.20250218');
-    assert.ok(downloads().some((p) => p.includes('1.0.0-dev.20250218')), downloads().join(', '));
+    assert.ok(
+      downloads().some((p) => p.includes('1.0.0-dev.20250218')),
+      downloads().join(', '),
+    );
   });
 });

@@ -55,7 +55,10 @@ export async function observeRunbook(
   const kubeconfig = connected ? undefined : await clusterKubeconfig(config, prepared.tools, deadline);
   const kube = connected?.kube ?? kubeClient(kubeconfig, deadline);
   const volumeRead = observePersistentVolume(kube, config.pvName);
-  volumeRead.then((volume) => volumeSeen(volume === undefined), () => volumeSeen(false));
+  volumeRead.then(
+    (volume) => volumeSeen(volume === undefined),
+    () => volumeSeen(false),
+  );
   const deployed = readRelease(kube, config.release.name, config.release.namespace);
   const ahead = readAhead(kube, config, deployed, deadline);
   report.tools = await prepared.tools;
@@ -115,7 +118,10 @@ async function readCompute(
   addressRead.catch(() => undefined);
   const ask = { disk: target, named: target.sourceSnapshot, startEmpty: target.startEmpty === true };
   const forNewDisk = () =>
-    Promise.all([observeDiskInOtherScope(compute, target, deadline), observeDiskSources(compute, ask, deadline)]);
+    Promise.all([
+      observeDiskInOtherScope(compute, target, deadline),
+      observeDiskSources(compute, ask, deadline),
+    ]);
   let early: ReturnType<typeof forNewDisk> | undefined;
   let diskKnown = false;
   void looksNew.then((yes) => {
