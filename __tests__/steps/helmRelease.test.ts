@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { realBinaries, type HelmFlavour } from '../../standins/binaries.js';
-import { startChartRepo } from '../../standins/chartRepo.js';
+import { servedCharts, startChartRepo } from '../../standins/chartRepo.js';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import { Deadline } from '../../src/lib/deadline.js';
 import { ActionError } from '../../src/lib/errors.js';
@@ -474,4 +474,69 @@ test('a rollout that never becomes available fails with diagnostics and leaves n
     fs.readdirSync(dir).filter((f) => f.startsWith('skyha-values-')),
     [],
   );
+});
+
+describe('observeRelease with nothing deployed and an empty chart-version: the newest is pulled while the record is read', () => {
+  let kube: KubeStandIn;
+  let repo: Awaited<ReturnType<typeof startChartRepo>>;
+  let dir: string;
+  let clients: ReturnType<typeof recordedClients>;
+  let target: ReleaseTarget;
+  before(async () => {
+    const bins = await realBinaries('helm4');
+    kube = await startKubeStandIn();
+    repo = await startChartRepo(bins.helm);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-helm-choose-'));
+    clients = recordedClients(bins, kube.writeKubeconfig(dir), dir);
+    target = { ...TARGET, repoUrl: repo.url };
+  });
+  after(async () => {
+    await kube?.close();
+    await repo?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const downloads = (): string[] => repo.requests.map((r) => r.path).filter((p) => p.endsWith('.tgz'));
+  const newest = (): string =>
+    servedCharts.filter((c) => c.name === 'skypilot-nightly' && !c.crashes).at(-1)!.version;
+
+  /** A record read that answers only once the test says so, and the chart pulls made meanwhile. */
+  function heldRecord() {
+    let answer: (chosen: { version: string | undefined; why?: string }) => void = () => undefined;
+    const chosen = new Promise<{ version: string | undefined; why?: string }>((r) => (answer = r));
+    return { choose: () => chosen, answer };
+  }
+
+  async function pulledBeforeTheRecord(): Promise<void> {
+    // The pull comes from a helm process: wait for its download, with a generous bound, not a fixed time.
+    for (const until = Date.now() + 60_000; !downloads().length;) {
+      assert.ok(Date.now() < until, 'no chart was pulled while the record was being read');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  test('a record that names no version (a first deploy): the newest, pulled beside it, and only once', async () => {
+    repo.requests.length = 0;
+    const record = heldRecord();
+    const observing = observeRelease(clients.helm, clients.kube, target, undefined, record.choose);
+    await pulledBeforeTheRecord();
+    record.answer({ version: undefined });
+    const { release, chart } = await observing;
+    assert.equal(release, undefined);
+    assert.equal(chart.version, newest());
+    assert.equal(downloads().length, 1, downloads().join(', '));
+  });
+
+  test('a record that names a version (a recovery): that version, whatever was pulled beside it', async () => {
+    repo.requests.length = 0;
+    const record = heldRecord();
+    const observing = observeRelease(clients.helm, clients.kube, target, undefined, record.choose);
+    await pulledBeforeTheRecord();
+    record.answer({ version: '1.0.0-dev.20250218', why: 'the version that last ran on this state' });
+    const { chart } = await observing;
+    assert.equal(chart.version, '1.0.0-dev.20250218');
+    assert.ok(
+      downloads().some((p) => p.includes('1.0.0-dev.20250218')),
+      downloads().join(', '),
+    );
+  });
 });

@@ -314,6 +314,9 @@ export async function startOperation(
   });
 }
 
+/** The first pause between two answers of an operations.wait that did not hold: doubled each time, up to the cap. */
+const FIRST_POLL_PAUSE_MS = 20;
+
 /** Where an operation lives decides which Operations client can wait on it. */
 export type OperationScope = { zone: string } | { region: string } | { global: true };
 
@@ -327,11 +330,12 @@ export async function waitForOperation(
   scope: OperationScope,
   deadline: Deadline,
   what: string,
-  pauseMs = 250,
+  maxPauseMs = 250,
 ): Promise<Operation> {
   let current = operation;
   const name = operation.name;
   if (!name) throw new ActionError(`Compute API: ${what} returned no operation`, { hint: 'Re-run the job' });
+  let pauseMs = FIRST_POLL_PAUSE_MS;
   while (current.status !== 'DONE') {
     deadline.check(`waiting for ${what} (operation ${name})`);
     const started = Date.now();
@@ -356,8 +360,12 @@ export async function waitForOperation(
       }
       return (await clients.globalOperations.wait({ project: clients.project, operation: name }, options))[0];
     });
-    // wait returns early only when the server does not hold it open; then pause instead of spinning.
-    if (current.status !== 'DONE' && Date.now() - started < 1_000) await sleep(pauseMs);
+    // wait returns early only when the server does not hold it open; then pause instead of spinning, briefly at
+    // first (an operation is often DONE by the next poll: a fixed pause would be on the run's critical path).
+    if (current.status !== 'DONE' && Date.now() - started < 1_000) {
+      await sleep(Math.min(pauseMs, maxPauseMs));
+      pauseMs *= 2;
+    }
   }
   const errors = current.error?.errors ?? [];
   if (errors.length) {

@@ -19,8 +19,10 @@ export interface ClientTls {
   key: Buffer | undefined;
 }
 
-// Idle sockets close before the usual 60 s idle timeout of load balancers in front of API servers.
-const KEEP_ALIVE = { keepAlive: true, keepAliveMsecs: 30_000, timeout: 55_000, maxSockets: 8 };
+// Idle sockets close before the usual 60 s idle timeout of load balancers in front of API servers. Up to 64 at once
+// (HTTP/1.1: one request per socket): the permission preflight's hundred or so access reviews then go out in two
+// rounds rather than a dozen one after another, and the watches a run holds open never make its reads queue.
+const KEEP_ALIVE = { keepAlive: true, keepAliveMsecs: 30_000, timeout: 55_000, maxSockets: 64 };
 
 /** The agent for a cluster: TLS trust from the kubeconfig, client cert, proxy-url or HTTPS_PROXY/NO_PROXY. */
 export function routeFor(cluster: KubeCluster, client: ClientTls): Route {

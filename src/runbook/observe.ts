@@ -47,11 +47,18 @@ export async function observeRunbook(
   enterStep('observe');
   const { compute, target } = prepared;
   const backups = scheduleTarget(config);
-  const computeSide = readCompute(config, prepared, backups, deadline);
+  let volumeSeen: (absent: boolean) => void = () => undefined;
+  const looksNew = new Promise<boolean>((resolve) => (volumeSeen = resolve));
+  const computeSide = readCompute(config, prepared, backups, deadline, looksNew);
   computeSide.catch(() => undefined); // awaited below; a failure must not go unhandled while the cluster is reached
   // The release and what it names are read as soon as the cluster is reachable, before the tools are there.
   const kubeconfig = connected ? undefined : await clusterKubeconfig(config, prepared.tools, deadline);
   const kube = connected?.kube ?? kubeClient(kubeconfig, deadline);
+  const volumeRead = observePersistentVolume(kube, config.pvName);
+  volumeRead.then(
+    (volume) => volumeSeen(volume === undefined),
+    () => volumeSeen(false),
+  );
   const deployed = readRelease(kube, config.release.name, config.release.namespace);
   const ahead = readAhead(kube, config, deployed, deadline);
   report.tools = await prepared.tools;
@@ -60,7 +67,7 @@ export async function observeRunbook(
   const recorded = computeSide.then(({ disk, otherScopeDisk: otherScope, sources }) =>
     stateRecord(disk, planDisk(target, disk, { otherScope, sources })),
   );
-  const clusterSide = readCluster(config, cluster, deployed, recorded);
+  const clusterSide = readCluster(config, cluster, { volume: volumeRead, deployed }, recorded);
   const naming = renderAhead(config, cluster, target, clusterSide, computeSide);
   naming.catch(() => undefined); // awaited below, after the disk
   // What the disk tells to read next, as soon as it is read.
@@ -91,9 +98,17 @@ export async function observeRunbook(
 /**
  * The Compute reads, started before the cluster is reached: the disk, the schedule's policy and static-ip's
  * address side by side; only when the disk is absent, the same name in the other scope and what a new disk could
- * be restored from (a converged run asks Compute for nothing it does not use).
+ * be restored from (a converged run asks Compute for nothing it does not use). When the cluster looks new (no
+ * volume: a first deploy or a recovery) before the disk is read, those two reads go out beside the disk's rather
+ * than after it; a recovery, whose disk exists, then made two reads it does not use, side by side.
  */
-async function readCompute(config: Config, prepared: Prepared, backups: ScheduleTarget, deadline: Deadline) {
+async function readCompute(
+  config: Config,
+  prepared: Prepared,
+  backups: ScheduleTarget,
+  deadline: Deadline,
+  looksNew: Promise<boolean>,
+) {
   const { compute, target } = prepared;
   const diskRead = observeDisk(compute, target, deadline);
   const policyRead = observeOwnPolicy(compute, backups, deadline);
@@ -101,11 +116,22 @@ async function readCompute(config: Config, prepared: Prepared, backups: Schedule
   // Awaited together below; a failure must not go unhandled while the disk is read.
   policyRead.catch(() => undefined);
   addressRead.catch(() => undefined);
-  const disk = await diskRead;
   const ask = { disk: target, named: target.sourceSnapshot, startEmpty: target.startEmpty === true };
-  const [otherScopeDisk, sources, policy, reserved] = await Promise.all([
-    disk ? undefined : observeDiskInOtherScope(compute, target, deadline),
-    disk ? undefined : observeDiskSources(compute, ask, deadline),
+  const forNewDisk = () =>
+    Promise.all([
+      observeDiskInOtherScope(compute, target, deadline),
+      observeDiskSources(compute, ask, deadline),
+    ]);
+  let early: ReturnType<typeof forNewDisk> | undefined;
+  let diskKnown = false;
+  void looksNew.then((yes) => {
+    if (!yes || diskKnown) return;
+    early = forNewDisk();
+    early.catch(() => undefined); // awaited below when the disk is absent; unused when it exists
+  });
+  const disk = await diskRead.finally(() => (diskKnown = true));
+  const [[otherScopeDisk, sources], policy, reserved] = await Promise.all([
+    disk ? [undefined, undefined] : (early ?? forNewDisk()),
     policyRead,
     addressRead,
   ]);
@@ -126,14 +152,15 @@ function readAddress(
 async function readCluster(
   config: Config,
   cluster: Cluster,
-  deployed: Promise<ObservedRelease | undefined>,
+  started: { volume: Promise<PersistentVolume | undefined>; deployed: Promise<ObservedRelease | undefined> },
   recorded: Promise<StateRecord | undefined>,
 ): Promise<ClusterReads> {
   const { kube, helm } = cluster;
+  const { deployed } = started;
   const ns = config.release.namespace;
   const authSecret = config.auth.authSecret;
   const [volume, secrets, release, authSecretFound] = await Promise.all([
-    observePersistentVolume(kube, config.pvName),
+    started.volume,
     observeCredentialSecrets(kube, config.credentialSecrets, ns),
     // chart-version empty: the version that runs, else the one recorded with the state (then after the disk's read).
     observeRelease(helm, kube, config.release, deployed, (r) =>

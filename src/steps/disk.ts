@@ -567,7 +567,8 @@ async function waitUntilReady(
   options: ApplyOptions,
 ): Promise<ObservedDisk> {
   const resourcePath = diskResourcePath(target);
-  let delay = options.pollIntervalMs ?? 250;
+  // From a short pause up: the disk is most often READY by the next read, and the volume waits for it.
+  let delay = options.pollIntervalMs ?? 25;
   for (;;) {
     deadline.check(`waiting for disk ${resourcePath} to be READY`);
     const disk = await getDisk(clients, target, deadline);

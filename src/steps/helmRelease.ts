@@ -262,11 +262,18 @@ export async function observeRelease(
     return { release, chart };
   }
   const release = await deployed;
-  const chosen = await choose(release);
-  return {
-    release,
-    chart: await observeChart(helm, { ...target, chartVersion: chosen.version }, chosen.why),
-  };
+  const choosing = choose(release);
+  // Nothing is deployed (a new cluster): the newest is pulled while the state's record is read (the disk, or the
+  // snapshots a new one comes from), which a first deploy's has none of; a recovery whose state names a version
+  // pulls that one, and made this pull in vain, beside its reads.
+  const newest = release ? undefined : observeChart(helm, { ...target, chartVersion: undefined });
+  newest?.catch(() => undefined);
+  const chosen = await choosing;
+  const chart =
+    chosen.version === undefined && newest
+      ? await newest
+      : await observeChart(helm, { ...target, chartVersion: chosen.version }, chosen.why);
+  return { release, chart };
 }
 
 export async function readRelease(
