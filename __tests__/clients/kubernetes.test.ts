@@ -337,13 +337,21 @@ describe('KubernetesClient against the Kubernetes stand-in', () => {
       what: 'w to be Bound',
     });
     kube.clearRequests();
-    setTimeout(() => kube.put(configMap('w', { phase: 'Bound' })), 50);
+    // Each change is made once the watch is open (observed, not timed), so only the watch can see it.
+    const watches = () => kube.requests.filter((r) => /watch=true/.test(r.query)).length;
+    const watching = async (count: number) => {
+      while (watches() < count) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await watching(1);
+    kube.put(configMap('w', { phase: 'Bound' }));
     const met = await waiting;
     assert.equal(phase(met), 'Bound');
     const now = await client.waitFor('v1', 'ConfigMap', 'w', (o) => phase(o) === 'Bound');
-    assert.equal(phase(now), 'Bound', 'a condition that already holds needs no watch');
+    assert.equal(phase(now), 'Bound');
+    assert.equal(watches(), 1, 'a condition that already holds needs no watch');
     const gone = client.waitFor('v1', 'ConfigMap', 'w', (o) => o === undefined);
-    setTimeout(() => kube.remove('v1', 'ConfigMap', 'skypilot', 'w'), 50);
+    await watching(2);
+    kube.remove('v1', 'ConfigMap', 'skypilot', 'w');
     assert.equal(await gone, undefined);
   });
 

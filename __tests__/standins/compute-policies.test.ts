@@ -745,9 +745,39 @@ describe('Compute stand-in: snapshot schedules, snapshot lists, hangs (real clie
       assert.deepEqual(standIn.held(), []);
     });
 
-    it("rejects with the client's transport timeout; a release then performs the request late", async () => {
-      // The timeout that does bound a REST call: gaxios's, on the auth client every request goes through.
+    it("rejects on the client's transport timeout, whether or not the request got there", async () => {
+      // The timeout that does bound a REST call: gaxios's, on the auth client every request goes through. It
+      // runs from before the request is sent, so on a busy machine it may fire before the stand-in holds it:
+      // an own stand-in, so a hang fault left armed or a request arriving late cannot reach the next tests.
+      const own = await startComputeStandIn();
       const authClient = new OAuth2Client({ transporterOptions: { timeout: 300 } });
+      authClient.setCredentials({ access_token: own.accessToken, expiry_date: Date.now() + 3_600_000 });
+      const bounded = new ResourcePoliciesClient({ ...options, authClient, ...endpointOptions(own.url) });
+      own.inject({ kind: 'hang', method: 'POST', path: /\/resourcePolicies$/ });
+      try {
+        const insert = bounded.insert({
+          project: P,
+          region: REGION,
+          resourcePolicyResource: { name: 'bounded', snapshotSchedulePolicy: daily() },
+        });
+        await assert.rejects(insert, /aborted/i);
+      } finally {
+        await bounded.close();
+        await own.close();
+      }
+      assert.deepEqual(own.resourcePolicies(), [], 'a held request is never performed by close()');
+    });
+
+    it('a client that gave up on a held request: a release then performs it late', async () => {
+      // The transport's abort (the one its timeout raises), fired once the request is held: no clock. gax hands
+      // every request a signal of its own, so ours joins it where the request is sent.
+      const abort = new AbortController();
+      const fetchImplementation: typeof fetch = (url, init) =>
+        fetch(url, {
+          ...init,
+          signal: AbortSignal.any([abort.signal, ...(init?.signal ? [init.signal] : [])]),
+        });
+      const authClient = new OAuth2Client({ transporterOptions: { fetchImplementation } });
       authClient.setCredentials({ access_token: standIn.accessToken, expiry_date: Date.now() + 3_600_000 });
       const bounded = new ResourcePoliciesClient({ ...options, authClient });
       standIn.inject({ kind: 'hang', method: 'POST', path: /\/resourcePolicies$/ });
@@ -758,6 +788,8 @@ describe('Compute stand-in: snapshot schedules, snapshot lists, hangs (real clie
           requestId: '44444444-aaaa-4bbb-8ccc-000000000001',
           resourcePolicyResource: { name: 'late', snapshotSchedulePolicy: daily() },
         });
+        await held(1, insert);
+        abort.abort();
         await assert.rejects(insert, /aborted/i);
         assert.equal(standIn.held().length, 1);
         const late = () => standIn.resourcePolicies().some((p) => p.name === 'late');
