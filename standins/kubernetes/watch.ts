@@ -73,12 +73,15 @@ export function serveWatch(
     if (inScope(e)) send(e.type, e.object);
   });
   const timeout = Number(query.get('timeoutSeconds') ?? 0);
-  const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+  // Unref'd: a watch's timeoutSeconds (helm asks for minutes) must not keep a closed world's process alive.
+  const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000).unref() : undefined;
   const stop = (): void => {
     unsubscribe();
     if (timer) clearTimeout(timer);
     streams.delete(res);
   };
+  // A request held (a fault, the latency) until its connection was closed has already emitted 'close'.
+  if (!res.socket || res.socket.destroyed) return stop();
   req.on('close', stop);
   res.on('close', stop);
 }
