@@ -414,27 +414,48 @@ test('a request the server never answers is aborted when its budget runs out, na
     server.close();
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** Resolves once the server has been sent `count` requests; fails if `call` settles first. */
+  const sent = async (count: number, call: Promise<unknown>): Promise<void> => {
+    const enough = new Promise<void>((resolve) => {
+      const check = (): void => void (held.length >= count && resolve());
+      server.on('request', check);
+      check();
+    });
+    const outcome = await Promise.race([enough.then(() => 'sent'), call.then(() => 'settled')]);
+    assert.equal(outcome, 'sent', `the call ended before the server was sent ${count} request(s)`);
+  };
+  // The budget's clock (and the transport's timer) move only when the test says: the budget runs out once the
+  // server holds the request, however long a busy machine takes to send it.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const client = KubernetesClient.fromKubeconfig(
     { path: writeKubeconfig(tmp(), { server: url }) },
     { budget: new Deadline(300) },
   );
-  const error = await rejection(client.get('v1', 'PersistentVolume', 'pv'));
+  const call = rejection(client.get('v1', 'PersistentVolume', 'pv'));
+  await sent(1, call);
+  t.mock.timers.tick(300);
+  const error = await call;
+  t.mock.timers.reset();
   assert.ok(error instanceof KubeTimeoutError);
   assert.match(error.message, /^GET \/api\/v1\/persistentvolumes\/pv ran out of time/);
-  assert.equal(held.length, 1, 'the request reached the server');
-  // The per-request cap ends one attempt; a read is sent again while the budget lasts.
+  assert.equal(held.length, 1, 'the request reached the server, once');
+  // The per-request cap ends one attempt; a read is sent again while the budget lasts. The budget's clock stands
+  // still (the 200 ms cap is real time) until the read was sent twice, then the test ends it.
   const sentBefore = held.length;
+  let clock = 0;
   const capped = KubernetesClient.fromKubeconfig(
     { path: writeKubeconfig(tmp(), { server: url }) },
-    { budget: new Deadline(1500), requestTimeoutMs: 200 },
+    { budget: new Deadline(1500, () => clock), requestTimeoutMs: 200 },
   );
-  const cappedError = await rejection(capped.get('v1', 'Node', 'n'));
+  const cappedCall = rejection(capped.get('v1', 'Node', 'n'));
+  await sent(sentBefore + 2, cappedCall); // a hung read is sent again after its own timeout
+  clock += 1500;
+  const cappedError = await cappedCall;
   assert.ok(cappedError instanceof KubeTimeoutError, 'the per-request cap too');
   assert.match(
     cappedError.message,
     /^GET \/api\/v1\/nodes\/n (got no answer within the 200 ms request timeout|ran out of time)/,
   );
-  assert.ok(held.length - sentBefore >= 2, 'a hung read is sent again after its own timeout');
   assert.ok(!isTransientKubeError(error), 'the run being out of time is not');
   client.close();
   capped.close();
