@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { CommandError, CommandTimeoutError, runCommand, stopAllCommands } from '../../src/clients/command.js';
+import {
+  CommandError,
+  CommandTimeoutError,
+  KILL_GRACE_MS,
+  runCommand,
+  stopAllCommands,
+} from '../../src/clients/command.js';
 import { helmTimeout } from '../../src/clients/helm.js';
 import { enterStep } from '../../src/lib/cancellation.js';
 import { budgetOf } from '../../src/lib/deadline.js';
@@ -33,6 +39,23 @@ function pidsIn(file: string): number[] {
   return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
 }
 
+/** A real pause, for polling while a test has the timers mocked. */
+const realSetTimeout = globalThis.setTimeout;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+/** Resolves once `ready()` holds (the tool got as far as the test needs); fails if `run` settles first. */
+async function whenReady(ready: () => boolean, run: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void run.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!ready()) {
+    assert.equal(settled, false, 'the command ended before it was ready');
+    await pause(20);
+  }
+}
+
 /** Everything the action prints while `fn` runs. */
 async function captured(fn: () => Promise<unknown>): Promise<string> {
   const chunks: string[] = [];
@@ -46,12 +69,18 @@ async function captured(fn: () => Promise<unknown>): Promise<string> {
   return chunks.join('');
 }
 
-test('a budget that runs out stops the whole process group: the tool and what it started', async () => {
+test('a budget that runs out stops the whole process group: the tool and what it started', async (t) => {
   const pids = path.join(dir, 'group.pids');
   // The tool starts a child of its own, as helm starts a credential plugin, then both wait.
   const tool = script('group.sh', `sleep 300 & echo "$$ $!" > '${pids}'\nwait`);
   enterStep('helm');
-  await assert.rejects(runCommand(tool, ['upgrade'], { budget: budgetOf(800) }), (error: unknown) => {
+  // The budget's clock moves when the test says: it runs out once both processes are running, however long a busy
+  // machine takes to start them.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const run = runCommand(tool, ['upgrade'], { budget: budgetOf(800) });
+  await whenReady(() => fs.existsSync(pids) && pidsIn(pids).length === 2, run);
+  t.mock.timers.tick(800);
+  await assert.rejects(run, (error: unknown) => {
     assert.ok(error instanceof CommandTimeoutError);
     assert.equal(error.by, 'budget');
     assert.match(
@@ -66,10 +95,16 @@ test('a budget that runs out stops the whole process group: the tool and what it
   assert.equal(alive(child), false, 'the child it started is gone too');
 });
 
-test('a tool that ignores SIGTERM is killed a few seconds later', async () => {
+test('a tool that ignores SIGTERM is killed a few seconds later', async (t) => {
   const pids = path.join(dir, 'stubborn.pids');
   const tool = script('stubborn.sh', `trap '' TERM\necho $$ > '${pids}'\nwhile :; do sleep 1; done`);
-  await assert.rejects(runCommand(tool, [], { budget: budgetOf(500) }), CommandTimeoutError);
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const run = runCommand(tool, [], { budget: budgetOf(500) });
+  // Its pid is written once its trap is set: from then on SIGTERM is ignored.
+  await whenReady(() => fs.existsSync(pids) && pidsIn(pids).length === 1, run);
+  t.mock.timers.tick(500); // the budget runs out: SIGTERM, which it ignores
+  t.mock.timers.tick(KILL_GRACE_MS); // the grace is over: SIGKILL
+  await assert.rejects(run, CommandTimeoutError);
   assert.equal(alive(pidsIn(pids)[0]!), false);
 });
 

@@ -394,14 +394,28 @@ describe('KubernetesClient against the Kubernetes stand-in', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    // A refused connection is retried (a control plane restarting refuses them) until the budget is spent.
+    // A refused connection is retried (a control plane restarting refuses them) until the budget is spent. The
+    // budget's clock stands still until the second attempt is on its way, then the test ends it: each attempt
+    // keeps its full time to be refused, however busy the machine.
+    let clock = 0;
+    const sends: string[] = [];
     const nowhere = KubernetesClient.fromKubeconfig(
       { path: writeKubeconfig(tmp(), { server: `http://127.0.0.1:${port}` }) },
-      { budget: new Deadline(1000) },
+      {
+        budget: new Deadline(20_000, () => clock),
+        debug: (line) => {
+          if (sends.push(line) === 2) clock += 20_000;
+        },
+      },
     );
     const refused = await rejection(nowhere.get('v1', 'Node', 'n'));
-    assert.ok(refused instanceof KubeConnectionError);
+    assert.ok(refused instanceof KubeConnectionError, String(refused));
     assert.match(refused.message, /ECONNREFUSED/);
+    assert.deepEqual(
+      sends,
+      ['GET /api/v1/nodes/n', 'GET /api/v1/nodes/n'],
+      'sent again once, then out of time',
+    );
   });
 });
 
@@ -414,30 +428,82 @@ test('a request the server never answers is aborted when its budget runs out, na
     server.close();
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  /** Resolves once the server has been sent `count` requests; fails if `call` settles first. */
+  const sent = async (count: number, call: Promise<unknown>): Promise<void> => {
+    const enough = new Promise<void>((resolve) => {
+      const check = (): void => void (held.length >= count && resolve());
+      server.on('request', check);
+      check();
+    });
+    const outcome = await Promise.race([enough.then(() => 'sent'), call.then(() => 'settled')]);
+    assert.equal(outcome, 'sent', `the call ended before the server was sent ${count} request(s)`);
+  };
+  // The budget's clock (and the transport's timer) move only when the test says: the budget runs out once the
+  // server holds the request, however long a busy machine takes to send it.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const client = KubernetesClient.fromKubeconfig(
     { path: writeKubeconfig(tmp(), { server: url }) },
     { budget: new Deadline(300) },
   );
-  const error = await rejection(client.get('v1', 'PersistentVolume', 'pv'));
+  const call = rejection(client.get('v1', 'PersistentVolume', 'pv'));
+  await sent(1, call);
+  t.mock.timers.tick(300);
+  const error = await call;
+  t.mock.timers.reset();
   assert.ok(error instanceof KubeTimeoutError);
   assert.match(error.message, /^GET \/api\/v1\/persistentvolumes\/pv ran out of time/);
-  assert.equal(held.length, 1, 'the request reached the server');
-  // The per-request cap ends one attempt; a read is sent again while the budget lasts.
+  assert.equal(held.length, 1, 'the request reached the server, once');
+  // The per-request cap ends one attempt; a read is sent again while the budget lasts. The budget's clock stands
+  // still (the 200 ms cap is real time) until the read was sent twice, then the test ends it.
   const sentBefore = held.length;
+  let clock = 0;
   const capped = KubernetesClient.fromKubeconfig(
     { path: writeKubeconfig(tmp(), { server: url }) },
-    { budget: new Deadline(1500), requestTimeoutMs: 200 },
+    { budget: new Deadline(1500, () => clock), requestTimeoutMs: 200 },
   );
-  const cappedError = await rejection(capped.get('v1', 'Node', 'n'));
+  const cappedCall = rejection(capped.get('v1', 'Node', 'n'));
+  await sent(sentBefore + 2, cappedCall); // a hung read is sent again after its own timeout
+  clock += 1500;
+  const cappedError = await cappedCall;
   assert.ok(cappedError instanceof KubeTimeoutError, 'the per-request cap too');
   assert.match(
     cappedError.message,
     /^GET \/api\/v1\/nodes\/n (got no answer within the 200 ms request timeout|ran out of time)/,
   );
-  assert.ok(held.length - sentBefore >= 2, 'a hung read is sent again after its own timeout');
   assert.ok(!isTransientKubeError(error), 'the run being out of time is not');
   client.close();
   capped.close();
+});
+
+test('a watch the server never answers ends at its budget as a deadline, not an error', async (t) => {
+  const held: http.ServerResponse[] = [];
+  const server = http.createServer((_req, res) => void held.push(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The budget runs out once the server holds the watch, before it sent even its headers.
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const client = KubernetesClient.fromKubeconfig(
+    { path: writeKubeconfig(tmp(), { server: url }) },
+    { budget: new Deadline(300) },
+  );
+  const watching = client.watch(
+    'v1',
+    'ConfigMap',
+    { namespace: 'default', resourceVersion: '1' },
+    () => false,
+  );
+  const held1 = new Promise<void>((resolve) => server.once('request', () => resolve()));
+  assert.equal(await Promise.race([held1.then(() => 'held'), watching.then(() => 'ended')]), 'held');
+  t.mock.timers.tick(300);
+  const outcome = await watching;
+  t.mock.timers.reset();
+  assert.equal(outcome.end, 'deadline');
+  assert.equal(held.length, 1);
+  client.close();
 });
 
 describe(

@@ -99,8 +99,15 @@ test('loginCommand: a placeholder for the password (and for the user an htpasswd
   }
 });
 
-/** A tiny /api/health server with basic auth: answers `script` in order, then the last entry forever. */
-async function healthServer(script: { status: number; body?: unknown }[], password = 'pw-Secret-1') {
+/**
+ * A tiny /api/health server with basic auth: answers `script` in order, then the last entry forever; `answered` is
+ * told after each answer is sent.
+ */
+async function healthServer(
+  script: { status: number; body?: unknown }[],
+  password = 'pw-Secret-1',
+  answered: (count: number) => void = () => undefined,
+) {
   const seen: (string | undefined)[] = [];
   let i = 0;
   const server = http.createServer((req, res) => {
@@ -111,6 +118,7 @@ async function healthServer(script: { status: number; body?: unknown }[], passwo
       return void res.writeHead(401).end('401 Authorization Required');
     const step = script[Math.min(i++, script.length - 1)]!;
     res.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify(step.body ?? {}));
+    answered(i);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -154,14 +162,25 @@ test('wrong credentials are a clear auth error, not a timeout', async () => {
 });
 
 test('a server that never gets healthy fails at the deadline, naming the last answer', async () => {
-  const server = await healthServer([{ status: 200, body: { status: 'unhealthy' } }]);
+  // The deadline's clock moves when the test says: it runs out once the server has answered twice (it was asked
+  // again), however long a busy machine takes; 20 s of it leaves each poll's socket timeout its full 10 s.
+  let clock = 0;
+  const server = await healthServer([{ status: 200, body: { status: 'unhealthy' } }], undefined, (count) => {
+    if (count === 2) clock += 20_000;
+  });
   await assert.rejects(
-    waitForHealth(server.url, { username: 'skypilot', password: 'pw-Secret-1' }, new Deadline(300), {
-      pollMs: 20,
-    }),
+    waitForHealth(
+      server.url,
+      { username: 'skypilot', password: 'pw-Secret-1' },
+      new Deadline(20_000, () => clock),
+      { pollMs: 20 },
+    ),
     (e: unknown) =>
-      e instanceof ActionError && /not healthy within/.test(e.message) && /status unhealthy/.test(e.message),
+      e instanceof ActionError &&
+      /not healthy within 20s/.test(e.message) &&
+      /status unhealthy/.test(e.message),
   );
+  assert.equal(server.seen.length, 2, 'asked again until the deadline, not after it');
 });
 
 test('nothing listening is retried until the deadline', async () => {
@@ -169,10 +188,16 @@ test('nothing listening is retried until the deadline', async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  // No server to watch: the deadline's clock moves 5 s each time it is read, so the deadline runs out after a few
+  // refused polls whatever the machine's speed, and each poll keeps a socket timeout of seconds.
+  let clock = 0;
   await assert.rejects(
-    waitForHealth(`http://127.0.0.1:${port}`, { username: 'skypilot', password: 'x' }, new Deadline(200), {
-      pollMs: 20,
-    }),
+    waitForHealth(
+      `http://127.0.0.1:${port}`,
+      { username: 'skypilot', password: 'x' },
+      new Deadline(20_000, () => (clock += 5000)),
+      { pollMs: 20 },
+    ),
     /not healthy within.*ECONNREFUSED/s,
   );
 });

@@ -1,5 +1,5 @@
 import { sleep } from '../lib/deadline.js';
-import { isTransientKubeError, KubeApiError, statusFromBody } from './kubeErrors.js';
+import { isTransientKubeError, KubeApiError, KubeTimeoutError, statusFromBody } from './kubeErrors.js';
 import { retryKube } from './kubeRetry.js';
 import type { Budget, KubeTransport } from './kubeTransport.js';
 
@@ -59,7 +59,13 @@ export async function watchUntil<T>(
       what: `watch ${path}`,
       budget: params.budget,
       repeatable: 'safe',
+    }).catch((error: unknown) => {
+      // The budget ran out before the server answered the watch (a slow API server, a busy runner): the same
+      // end as running out during the stream, so callers name what they waited for.
+      if (error instanceof KubeTimeoutError && !error.requestTimeout) return undefined;
+      throw error;
     });
+    if (!stream) return { end: 'deadline', resourceVersion };
     resourceVersion = stream.resourceVersion;
     if (stream.end !== 'ended') return { end: stream.end, resourceVersion };
     idle = stream.events > 0 ? 0 : idle + 1;
