@@ -14,7 +14,8 @@ import {
   type KubeObject,
 } from '../../src/clients/kubernetes.js';
 import { holdsWhatWasSent } from '../../src/clients/kubeRetry.js';
-import { budgetOf, Deadline } from '../../src/lib/deadline.js';
+import { budgetOf } from '../../src/lib/deadline.js';
+import { kubeClientOf } from '../support/clients.js';
 import { retryAfterMs, withRetry } from '../../src/lib/retry.js';
 
 const apiError = (code: number): KubeApiError =>
@@ -136,10 +137,7 @@ describe('KubernetesClient retries against the Kubernetes stand-in', () => {
   before(async () => {
     kube = await startKubeStandIn();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-kretry-'));
-    client = KubernetesClient.fromKubeconfig(
-      { path: kube.writeKubeconfig(dir) },
-      { budget: new Deadline(60_000) },
-    );
+    client = kubeClientOf(kube.writeKubeconfig(dir), 60_000);
   });
   after(async () => {
     client.close();

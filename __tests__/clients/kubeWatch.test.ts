@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startKubeStandIn, type KubeStandIn } from '../../standins/kubernetes/index.js';
 import { KubeApiError, KubernetesClient, type KubeObject } from '../../src/clients/kubernetes.js';
-import { budgetOf, Deadline } from '../../src/lib/deadline.js';
+import { budgetOf } from '../../src/lib/deadline.js';
+import { kubeClientOf } from '../support/clients.js';
 
 // A watch resumes where it stopped: after the server closes it early, a reset, a 429 or a 5xx it is reopened from
 // the last resourceVersion it saw (no event missed or repeated); a version too old (410) is listed again.
@@ -44,10 +45,7 @@ describe('watches against the Kubernetes stand-in', () => {
   before(async () => {
     kube = await startKubeStandIn();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-kwatch-'));
-    client = KubernetesClient.fromKubeconfig(
-      { path: kube.writeKubeconfig(dir) },
-      { budget: new Deadline(60_000) },
-    );
+    client = kubeClientOf(kube.writeKubeconfig(dir), 60_000);
   });
   after(async () => {
     client.close();

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import YAML from 'yaml';
 import { startKubeStandIn, type KubeStandIn, type TlsListener } from '../../standins/kubernetes/index.js';
 import { makeTestPki, opensslAvailable, type TestPki } from '../../standins/kubernetes/tls.js';
@@ -49,6 +49,26 @@ function writeKubeconfig(
 
 function configMap(name: string, data: Record<string, string>, namespace = 'skypilot'): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
+}
+
+/** A server that answers nothing: it holds every request until the test ends; `received(n)` once n arrived. */
+async function silentServer(
+  t: TestContext,
+): Promise<{ url: string; held: http.ServerResponse[]; received: (count: number) => Promise<void> }> {
+  const held: http.ServerResponse[] = [];
+  const server = http.createServer((_req, res) => void held.push(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const received = (count: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const check = (): void => void (held.length >= count && resolve());
+      server.on('request', check);
+      check();
+    });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, held, received };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -420,22 +440,10 @@ describe('KubernetesClient against the Kubernetes stand-in', () => {
 });
 
 test('a request the server never answers is aborted when its budget runs out, naming the call', async (t) => {
-  const held: http.ServerResponse[] = [];
-  const server = http.createServer((_req, res) => void held.push(res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, held, received } = await silentServer(t);
   /** Resolves once the server has been sent `count` requests; fails if `call` settles first. */
   const sent = async (count: number, call: Promise<unknown>): Promise<void> => {
-    const enough = new Promise<void>((resolve) => {
-      const check = (): void => void (held.length >= count && resolve());
-      server.on('request', check);
-      check();
-    });
-    const outcome = await Promise.race([enough.then(() => 'sent'), call.then(() => 'settled')]);
+    const outcome = await Promise.race([received(count).then(() => 'sent'), call.then(() => 'settled')]);
     assert.equal(outcome, 'sent', `the call ended before the server was sent ${count} request(s)`);
   };
   // The budget's clock (and the transport's timer) move only when the test says: the budget runs out once the
@@ -476,14 +484,7 @@ test('a request the server never answers is aborted when its budget runs out, na
 });
 
 test('a watch the server never answers ends at its budget as a deadline, not an error', async (t) => {
-  const held: http.ServerResponse[] = [];
-  const server = http.createServer((_req, res) => void held.push(res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url, held, received } = await silentServer(t);
   // The budget runs out once the server holds the watch, before it sent even its headers.
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const client = KubernetesClient.fromKubeconfig(
@@ -496,8 +497,7 @@ test('a watch the server never answers ends at its budget as a deadline, not an 
     { namespace: 'default', resourceVersion: '1' },
     () => false,
   );
-  const held1 = new Promise<void>((resolve) => server.once('request', () => resolve()));
-  assert.equal(await Promise.race([held1.then(() => 'held'), watching.then(() => 'ended')]), 'held');
+  assert.equal(await Promise.race([received(1).then(() => 'held'), watching.then(() => 'ended')]), 'held');
   t.mock.timers.tick(300);
   const outcome = await watching;
   t.mock.timers.reset();
