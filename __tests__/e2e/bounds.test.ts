@@ -12,6 +12,7 @@ import {
   assertStateIntact,
   clearLogs,
   computeWrites,
+  holdHelmWrites,
   kubeWrites,
   ok,
 } from '../support/e2e.js';
@@ -75,13 +76,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
   after(() => world.close());
 
   it('a request that never answers inside a helm call: the run ends by its timeout, naming the call', async () => {
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-      times: Infinity,
-    });
+    const hang = holdHelmWrites(world, Infinity);
     const values = changedValues();
     const failed = await world.start({ ...values, ...TIMEOUT }, {}, { timeoutMs: RUNNER_KILLS_AFTER_MS })
       .done;
@@ -238,12 +233,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
   });
 
   it('SIGTERM during the helm upgrade: helm is stopped, no secret file is left, the summary says so', async () => {
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-    });
+    const hang = holdHelmWrites(world);
     const values = changedValues();
     const running = world.start(values);
     await hang.firstCaught();
@@ -270,12 +260,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
   });
 
   it('SIGTERM, then SIGKILL while the lock is being released: no scratch file is left in RUNNER_TEMP', async () => {
-    const helmHang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-    });
+    const helmHang = holdHelmWrites(world);
     const releaseHang = world.kube.inject({
       kind: 'hang',
       userAgent: /skyha-action/,
@@ -307,12 +292,7 @@ describe('every run ends on time with a clear answer (helm 4)', () => {
 
   it('SIGKILL during the install: the next run waits out the lock, frees the release itself, and installs', async () => {
     await world.loseCluster();
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-    });
+    const hang = holdHelmWrites(world);
     const killed = world.start();
     await hang.firstCaught();
     killed.killTree();
@@ -361,12 +341,7 @@ describe('two runs started 100 ms apart against one release', () => {
 
   it('one installs, the other waits for its lock and then finds nothing to do; one release revision', async () => {
     // The first install holds still until the other run is seen waiting: no reliance on timing.
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-    });
+    const hang = holdHelmWrites(world);
     const start = (runId: string) => {
       const runnerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skyha-runner-'));
       runners.push(runnerDir);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { at } from '../../src/lib/json.js';
 import { processesOf } from '../../standins/runner.js';
 import { startLocalWorld, type LocalWorld } from '../../standins/world.js';
-import { assertStateIntact, clearLogs, kubeWrites, ok } from '../support/e2e.js';
+import { assertStateIntact, clearLogs, holdHelmWrites, kubeWrites, ok } from '../support/e2e.js';
 
 // A recovery survives what a real API server does in an incident (a 429 from API Priority and Fairness, a 503, a
 // reset connection, a watch closed early), and the release lock holds whatever the runners' clocks say: it is
@@ -147,13 +147,7 @@ describe('transient API errors and the release lock (helm 4)', () => {
   });
 
   it('a holder that loses its lock stops its running helm, fails saying so, and a rerun converges', async () => {
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-      times: Infinity,
-    });
+    const hang = holdHelmWrites(world, Infinity);
     const values = changedValues();
     // Without the lost lock stopping it, helm would hang until the run's 3 minutes are up: the runner kills it sooner.
     const running = world.start(values, {}, { timeoutMs: 120_000 });

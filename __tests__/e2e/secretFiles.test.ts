@@ -6,6 +6,7 @@ import { readHelmRelease } from '../../src/clients/helmStorage.js';
 import { isMap } from '../../src/lib/json.js';
 import { startLocalWorld, WORLD, type LocalWorld } from '../../standins/world.js';
 import { kubeClientOf } from '../support/clients.js';
+import { holdHelmWrites } from '../support/e2e.js';
 
 // Nothing can clean up after SIGKILL, so a secret must never be in a file at all: helm gets its values on standard
 // input. After a run killed in the middle of the install, no file the run could have written (RUNNER_TEMP, HOME,
@@ -30,12 +31,7 @@ describe('SIGKILL during the install (helm 4)', () => {
   after(() => world.close());
 
   it('leaves no file under RUNNER_TEMP, HOME or the workspace holding the password or the htpasswd line', async () => {
-    const hang = world.kube.inject({
-      kind: 'hang',
-      userAgent: /Helm/,
-      method: 'PATCH',
-      path: /\/namespaces\/skypilot\//,
-    });
+    const hang = holdHelmWrites(world);
     const killed = world.start();
     await hang.firstCaught();
     killed.killTree();

