@@ -256,10 +256,14 @@ describe('planServerVersion: what changes, the snapshot first, the rollback', ()
 
   test('a downgrade of the release below what it runs is refused too', () => {
     const refused = planServerVersion(
-      facts({ running: running(B), recorded: onDisk(B), chart: v(A), asked: A, releaseAction: 'upgrade' }),
+      facts({ running: running(B), recorded: onDisk(A), chart: v(A), asked: A, releaseAction: 'upgrade' }),
       options,
     );
     assert.ok(isRefusal(refused));
+    assert.match(
+      refused.reason,
+      /older than 1\.0\.0-dev\.20261130, the version that last ran on this state \(revision \d+ of the release\)/,
+    );
   });
 
   test('allow-downgrade installs it, with a warning and a snapshot first', () => {
