@@ -3,7 +3,7 @@ import type { CallOptions, ClientOptions } from 'google-gax';
 import * as core from '@actions/core';
 import { Deadline, sleep } from '../lib/deadline.js';
 import { ActionError } from '../lib/errors.js';
-import { withRetry } from '../lib/retry.js';
+import { backoffMs, withRetry } from '../lib/retry.js';
 import type { LoadedComputeClients } from './computeLibrary.js';
 import { COMPUTE_CALLS } from './computeProtos.js';
 
@@ -335,7 +335,7 @@ export async function waitForOperation(
   let current = operation;
   const name = operation.name;
   if (!name) throw new ActionError(`Compute API: ${what} returned no operation`, { hint: 'Re-run the job' });
-  let pauseMs = FIRST_POLL_PAUSE_MS;
+  let pauses = 0;
   while (current.status !== 'DONE') {
     deadline.check(`waiting for ${what} (operation ${name})`);
     const started = Date.now();
@@ -363,8 +363,7 @@ export async function waitForOperation(
     // wait returns early only when the server does not hold it open; then pause instead of spinning, briefly at
     // first (an operation is often DONE by the next poll: a fixed pause would be on the run's critical path).
     if (current.status !== 'DONE' && Date.now() - started < 1_000) {
-      await sleep(Math.min(pauseMs, maxPauseMs));
-      pauseMs *= 2;
+      await sleep(backoffMs(++pauses, FIRST_POLL_PAUSE_MS, maxPauseMs));
     }
   }
   const errors = current.error?.errors ?? [];

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { withRetry } from '../lib/retry.js';
 import { isTransientKubeError, isUnprocessedKubeError, kubeRetryAfterMs } from './kubeErrors.js';
 import type { Budget } from './kubeTransport.js';
@@ -36,7 +35,6 @@ export function retryKube<T>(send: () => Promise<T>, options: KubeRetryOptions):
     baseDelayMs: BASE_DELAY_MS,
     maxDelayMs: MAX_DELAY_MS,
     retryAfterMs: kubeRetryAfterMs,
-    log: (line) => core.info(line),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   });
 }

@@ -1,4 +1,5 @@
 import { sleep } from '../lib/deadline.js';
+import { backoffMs } from '../lib/retry.js';
 import { isTransientKubeError, KubeApiError, KubeTimeoutError, statusFromBody } from './kubeErrors.js';
 import { retryKube } from './kubeRetry.js';
 import type { Budget, KubeTransport } from './kubeTransport.js';
@@ -69,7 +70,7 @@ export async function watchUntil<T>(
     resourceVersion = stream.resourceVersion;
     if (stream.end !== 'ended') return { end: stream.end, resourceVersion };
     idle = stream.events > 0 ? 0 : idle + 1;
-    const backoff = idle ? Math.min(MAX_IDLE_PAUSE_MS, IDLE_PAUSE_MS * 2 ** (idle - 1)) : 0;
+    const backoff = idle ? backoffMs(idle, IDLE_PAUSE_MS, MAX_IDLE_PAUSE_MS) : 0;
     const pause = Math.max(backoff, stream.retryAfterMs ?? 0);
     if (pause > 0) {
       if (params.budget.remainingMs() <= pause) return { end: 'deadline', resourceVersion };

@@ -42,7 +42,6 @@ export class Deadline implements Budget {
   earlier(ms: number): Deadline {
     const child = new Deadline(Math.max(0, this.totalMs - ms), this.now);
     child.end = Math.max(this.now(), this.end - ms);
-    child.runEnd = this.runEnd;
     child.parent = this;
     return child;
   }

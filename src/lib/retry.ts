@@ -19,6 +19,11 @@ export interface RetryOptions {
   onRetry?: (error: unknown, attempt: number) => void;
 }
 
+/** The `n`th pause (from 1) of a capped exponential backoff: base, twice base, ... never more than cap. */
+export function backoffMs(n: number, base: number, cap: number): number {
+  return Math.min(cap, base * 2 ** (n - 1));
+}
+
 /**
  * Retries transient failures with capped exponential backoff and jitter, inside the budget. A call that is retried
  * logs one line (its first retry), however many it takes: a flaky API must not flood the log.
@@ -31,7 +36,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (error) {
-      const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const backoff = backoffMs(attempt, base, cap) * (0.5 + Math.random() / 2);
       const delay = Math.max(backoff, options.retryAfterMs?.(error) ?? 0);
       if (attempt >= attempts || !options.isTransient(error) || options.deadline.remainingMs() <= delay) {
         throw error;

@@ -13,6 +13,7 @@ import {
 import type { Config } from '../config/config.js';
 import type { CreateDisk } from '../config/disk.js';
 import { Deadline, sleep } from '../lib/deadline.js';
+import { backoffMs } from '../lib/retry.js';
 import { ActionError, TakenError } from '../lib/errors.js';
 import { isRefusal, refuse, refusalError, type Advice, type Refusal } from '../lib/plan.js';
 import { withProgress } from '../lib/progress.js';
@@ -568,7 +569,7 @@ async function waitUntilReady(
 ): Promise<ObservedDisk> {
   const resourcePath = diskResourcePath(target);
   // From a short pause up: the disk is most often READY by the next read, and the volume waits for it.
-  let delay = options.pollIntervalMs ?? 25;
+  let reads = 0;
   for (;;) {
     deadline.check(`waiting for disk ${resourcePath} to be READY`);
     const disk = await getDisk(clients, target, deadline);
@@ -583,8 +584,7 @@ async function waitUntilReady(
         hint: `Inspect it with gcloud compute disks describe ${target.name}; the action never deletes a disk`,
       });
     }
-    await sleep(Math.min(delay, deadline.remainingMs()));
-    delay = Math.min(delay * 2, 5_000);
+    await sleep(Math.min(backoffMs(++reads, options.pollIntervalMs ?? 25, 5_000), deadline.remainingMs()));
   }
 }
 

@@ -4,6 +4,7 @@ import { HttpClient } from '@actions/http-client';
 import { BasicCredentialHandler } from '@actions/http-client/lib/auth';
 import { KubeTimeoutError, type KubeObject, type KubernetesClient } from '../clients/kubernetes.js';
 import { sleep, type Deadline } from '../lib/deadline.js';
+import { backoffMs } from '../lib/retry.js';
 import { ActionError } from '../lib/errors.js';
 import { printDiagnostics } from './diagnostics.js';
 
@@ -215,7 +216,7 @@ export async function waitForHealth<B = never>(
   let rejected = 0;
   let last = 'no answer yet';
   const longest = options.pollMs ?? 5000;
-  let pause = Math.min(FIRST_PAUSE_MS, longest);
+  let polls = 0;
   for (;;) {
     // Each poll's socket timeout is what is left of the run (10 s at most), so a silent server cannot outlast it.
     const socketTimeout = Math.max(1000, Math.min(10_000, deadline.remainingMs()));
@@ -240,6 +241,7 @@ export async function waitForHealth<B = never>(
       }
     } else rejected = 0;
     last = answer.detail;
+    const pause = backoffMs(++polls, FIRST_PAUSE_MS, longest);
     if (deadline.remainingMs() <= pause) {
       if (options.kube && options.target) {
         await printDiagnostics(options.kube, options.target.release, options.target.namespace, deadline);
@@ -252,7 +254,6 @@ export async function waitForHealth<B = never>(
       );
     }
     await sleep(pause);
-    pause = Math.min(pause * 2, longest);
   }
 }
 
