@@ -15,6 +15,7 @@ import {
   holdHelmWrites,
   kubeWrites,
   ok,
+  revisions,
 } from '../support/e2e.js';
 
 // Every run ends, on time, with a clear answer: hung API calls, a Deployment without pods, cancellation, a
@@ -23,19 +24,6 @@ import {
 /** A short timeout, so a hang costs the test little; the runner would kill the run 10 s after it. */
 const TIMEOUT = { timeout: '45s' };
 const RUNNER_KILLS_AFTER_MS = 55_000;
-
-/** Helm's release records, oldest first: `revision status`. */
-function revisions(world: LocalWorld): string[] {
-  return world.kube
-    .list('v1', 'Secret', 'skypilot')
-    .filter((s) => at(s, 'type') === 'helm.sh/release.v1')
-    .map((s) => ({
-      v: Number(at(s, 'metadata', 'labels', 'version')),
-      status: at(s, 'metadata', 'labels', 'status'),
-    }))
-    .sort((a, b) => a.v - b.v)
-    .map((r) => `${r.v} ${String(r.status)}`);
-}
 
 function leases(world: LocalWorld): Record<string, unknown>[] {
   return world.kube.list('coordination.k8s.io/v1', 'Lease', 'skypilot');

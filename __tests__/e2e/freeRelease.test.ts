@@ -5,26 +5,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { at } from '../../src/lib/json.js';
 import { realBinaries } from '../../standins/binaries.js';
 import { startLocalWorld, type LocalWorld } from '../../standins/world.js';
 import { toolEnv } from '../support/clients.js';
-import { assertStateIntact, clearLogs, kubeWrites, ok } from '../support/e2e.js';
+import { assertStateIntact, clearLogs, kubeWrites, ok, revisions } from '../support/e2e.js';
 
 // A release left `uninstalling` by an interrupted `helm uninstall` (a person's, or a runner's that was killed):
 // the next run takes the lock, finishes the uninstall and installs again, instead of planning an upgrade forever.
-
-/** Helm's release records, oldest first: `revision status`. */
-function revisions(world: LocalWorld): string[] {
-  return world.kube
-    .list('v1', 'Secret', 'skypilot')
-    .filter((s) => at(s, 'type') === 'helm.sh/release.v1')
-    .map(
-      (s) =>
-        `${String(at(s, 'metadata', 'labels', 'version'))} ${String(at(s, 'metadata', 'labels', 'status'))}`,
-    )
-    .sort();
-}
 
 describe('a release left uninstalling (helm 4)', () => {
   let world: LocalWorld;

@@ -3,17 +3,21 @@ import { after, before, describe, it } from 'node:test';
 import { at } from '../../src/lib/json.js';
 import { processesOf } from '../../standins/runner.js';
 import { startLocalWorld, type LocalWorld } from '../../standins/world.js';
-import { assertStateIntact, clearLogs, holdHelmWrites, kubeWrites, ok } from '../support/e2e.js';
+import { microTime } from '../../src/steps/releaseLock.js';
+import {
+  assertStateIntact,
+  clearLogs,
+  holdHelmWrites,
+  kubeWrites,
+  ok,
+  revisions as helmRevisions,
+} from '../support/e2e.js';
 
 // A recovery survives what a real API server does in an incident (a 429 from API Priority and Fairness, a 503, a
 // reset connection, a watch closed early), and the release lock holds whatever the runners' clocks say: it is
 // taken over only from a holder that stopped renewing, and a holder that loses it stops its helm.
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/skypilot/leases';
-
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '000Z');
-}
 
 describe('transient API errors and the release lock (helm 4)', () => {
   let world: LocalWorld;
@@ -22,15 +26,7 @@ describe('transient API errors and the release lock (helm 4)', () => {
   const changedValues = (): Record<string, string> => ({
     values: `apiService:\n  annotations:\n    lock-test: "${++generation}"\n`,
   });
-  const revisions = (): string[] =>
-    world.kube
-      .list('v1', 'Secret', 'skypilot')
-      .filter((s) => at(s, 'type') === 'helm.sh/release.v1')
-      .map(
-        (s) =>
-          `${String(at(s, 'metadata', 'labels', 'version'))} ${String(at(s, 'metadata', 'labels', 'status'))}`,
-      )
-      .sort((a, b) => Number(a.split(' ')[0]) - Number(b.split(' ')[0]));
+  const revisions = (): string[] => helmRevisions(world);
   const lease = (): Record<string, unknown> | undefined =>
     world.kube.get('coordination.k8s.io/v1', 'Lease', 'skypilot', 'skyha-skypilot');
 

@@ -23,6 +23,19 @@ export function holdHelmWrites(world: LocalWorld, times = 1): ReturnType<LocalWo
   });
 }
 
+/** Helm's release records in the release's namespace, oldest first (by revision number): `revision status`. */
+export function revisions(world: LocalWorld, namespace = 'skypilot'): string[] {
+  return world.kube
+    .list('v1', 'Secret', namespace)
+    .filter((s) => at(s, 'type') === 'helm.sh/release.v1')
+    .map((s) => ({
+      v: Number(at(s, 'metadata', 'labels', 'version')),
+      status: at(s, 'metadata', 'labels', 'status'),
+    }))
+    .sort((a, b) => a.v - b.v)
+    .map((r) => `${r.v} ${String(r.status)}`);
+}
+
 export function ok(run: ActionRun): ActionRun {
   assert.equal(run.code, 0, `the action failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
   return run;
